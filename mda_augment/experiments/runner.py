@@ -9,6 +9,8 @@ Layout under the experiment directory::
     summary.parquet, summary.md         per (scale, variant): mean, 95% CI, paired difference
                                         with the baseline (same seeds), p-value, % change
     curves-<scale>.png                  the target unit's score over steps, mean and 95% band
+    sweep-<scale>.png                   with >= 2 synthetic ratios: score gain and held-out loss
+                                        change against the ratio (paired, 95% CI)
 
 Runs are independent single-thread jobs executed ``jobs`` at a time (two one-thread jobs on two
 cores each keep 90-100% of their solo speed, FACTS.md). Each run resumes from its own
@@ -37,7 +39,8 @@ from ..errors import ArtifactError
 from .mix import MixConfig, build_variant
 from .stats import paired, summarize
 
-MEASURES = ("emergence_step", "area", "score_at_fixed_step", "final_score", "icl", "heldout_loss")
+MEASURES = ("emergence_step", "emergence_or_budget", "area", "score_at_fixed_step", "final_score", "icl",
+            "heldout_loss")
 
 
 class ExperimentConfig(StrictModel):
@@ -131,7 +134,11 @@ def measure_run(run: Path, cfg: ExperimentConfig) -> dict[str, float]:
     steps, values = curve["step"].to_numpy(), curve["value"].to_numpy()
     emerged = emergence_step(steps, values, cfg.threshold)
     at = values[steps <= cfg.at_step]
+    # A run whose unit never crossed the threshold has no emergence step, so the paired test on
+    # ``emergence_step`` drops that seed; ``emergence_or_budget`` keeps it at the step budget (a
+    # lower bound on its true emergence), so every seed counts and the censoring is visible.
     return {"emergence_step": math.nan if emerged is None else float(emerged),
+            "emergence_or_budget": float(steps[-1]) if emerged is None else float(emerged),
             "area": mean_area(steps, values),
             "score_at_fixed_step": float(at[-1]) if len(at) else math.nan,
             "final_score": float(values[-1]),
@@ -154,10 +161,10 @@ def summarize_results(results: pl.DataFrame, cfg: ExperimentConfig) -> pl.DataFr
     rows = []
     for (scale, variant), g in results.group_by(["scale", "variant"], maintain_order=True):
         base = results.filter((pl.col("scale") == scale) & (pl.col("variant") == "baseline"))
-        for m in MEASURES:
+        for m in (m for m in MEASURES if m in results.columns):  # results written before a measure existed
             s = summarize(g[m].to_list())
             row = {"scale": scale, "variant": variant, "measure": m, **s.as_dict()}
-            if m == "emergence_step":
+            if m in ("emergence_step", "emergence_or_budget"):
                 row["formed"] = f"{int(np.isfinite(g[m].to_numpy()).sum())}/{len(g)}"
             if variant != "baseline":
                 p = paired(dict(zip(g["seed"], g[m], strict=True)), dict(zip(base["seed"], base[m], strict=True)))
@@ -215,6 +222,61 @@ def plot_curves(cfg: ExperimentConfig, root: Path, scale: str) -> Path:
     return path
 
 
+def sweep_ratios(cfg: ExperimentConfig) -> dict[str, float]:
+    """variant -> synthetic ratio, baseline as 0, when the variants form a ratio sweep (>= 2 ratios)."""
+    ratios = {name: mix.ratio for name, mix in cfg.variants.items() if mix.variant == "synthetic"}
+    return {"baseline": 0.0, **ratios} if len(set(ratios.values())) >= 2 else {}
+
+
+def _relative(row: dict, base_mean: float) -> tuple[float, float, float]:
+    """Paired difference and its CI as % of the baseline mean (the baseline mean taken as fixed)."""
+    if row["variant"] == "baseline":
+        return 0.0, 0.0, 0.0
+    return tuple(100.0 * row[k] / base_mean for k in ("diff_mean", "diff_ci_low", "diff_ci_high"))  # type: ignore[return-value]
+
+
+def plot_sweep(cfg: ExperimentConfig, summary: pl.DataFrame, root: Path, scale: str) -> Path | None:
+    """Gain in the unit's score and change in held-out loss against the synthetic ratio.
+
+    The two panels answer "where does the gain stop, and where does the model start to pay
+    for it": paired differences with the baseline (95% CI over seeds), in % of the baseline.
+    """
+    ratios = sweep_ratios(cfg)
+    if not ratios:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (("score_at_fixed_step", f"unit score at step {cfg.at_step}"), ("heldout_loss", "held-out loss"))
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.6))
+    for ax, (measure, label) in zip(axes, panels, strict=True):
+        rows = summary.filter((pl.col("scale") == scale) & (pl.col("measure") == measure)
+                              & pl.col("variant").is_in(list(ratios)))
+        base = rows.filter(pl.col("variant") == "baseline")
+        if base.is_empty() or not base["mean"][0]:
+            continue
+        points = sorted((100 * ratios[r["variant"]], *_relative(r, base["mean"][0])) for r in rows.iter_rows(named=True))
+        x, mid, low, high = (np.array(v, dtype=float) for v in zip(*points, strict=True))
+        ax.errorbar(x, mid, yerr=[mid - low, high - mid], marker="o", capsize=3)
+        ax.axhline(0, color="grey", lw=0.8)
+        if measure == "heldout_loss":
+            ax.axhspan(-1, 1, color="green", alpha=0.08, label="within 1% of baseline")
+            ax.legend(fontsize=8)
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlim(-0.3, x.max() * 1.4)
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.set_xlabel("synthetic share of training sequences (%)")
+        ax.set_ylabel("change vs baseline (%)")
+        ax.set_title(f"{scale}: {label}", fontsize=10)
+    fig.tight_layout()
+    path = root / f"sweep-{scale}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def write_summary(cfg: ExperimentConfig, root: Path) -> pl.DataFrame:
     """Measure every complete run and write results, summary (Parquet + Markdown) and curves."""
     atomic_write_json(root / "experiment.json", cfg.model_dump(mode="json"))
@@ -225,6 +287,7 @@ def write_summary(cfg: ExperimentConfig, root: Path) -> pl.DataFrame:
     atomic_write_text(root / "summary.md", markdown(summary))
     for scale in cfg.scales:
         plot_curves(cfg, root, scale)
+        plot_sweep(cfg, summary, root, scale)
     return summary
 
 

@@ -66,8 +66,10 @@ def headline(summary: pl.DataFrame, fixed_step: int | None) -> str:
                          f"(difference {fmt(s['diff_mean'], 3)}, 95% CI [{fmt(s['diff_ci_low'], 3)}, {fmt(s['diff_ci_high'], 3)}], "
                          f"p={fmt(s['p_value'], 2)}, n={s['n']});")
         if e:
+            capped = row.get("emergence_or_budget")
+            also = f" ({fmt(capped['diff_mean'])} counting unformed runs at the step budget)" if capped else ""
             parts.append(f"emergence step {fmt(e['mean'])} (formed {e.get('formed', '?')}), "
-                         f"shift {fmt(e['diff_mean'])} steps;")
+                         f"shift {fmt(e['diff_mean'])} steps{also};")
         if h:
             parts.append(f"held-out loss {_signed(h['rel_change_pct'], higher_is_better=False)}% (CI of difference [{fmt(h['diff_ci_low'], 3)}, "
                          f"{fmt(h['diff_ci_high'], 3)}]).")
@@ -104,8 +106,11 @@ def experiment_section(root: Path) -> tuple[str, str]:
     body = table(summary, ["scale", "variant", "measure", "n", "mean", "ci_low", "ci_high", "formed",
                            "diff_mean", "diff_ci_low", "diff_ci_high", "p_value", "rel_change_pct"])
     curves = "".join(img(p, p.stem) for p in sorted(exp.glob("curves-*.png")))
+    sweeps = "".join(img(p, p.stem) for p in sorted(exp.glob("sweep-*.png")))
+    sweep = _section("Mixture ratio sweep (paired change vs baseline, 95% CI)",
+                     f'<div class="grid">{sweeps}</div>') if sweeps else ""
     return headline(summary, fixed), _section("Results (mean over seeds, 95% CI, paired with baseline)", body) + \
-        _section("Target unit over training", f'<div class="grid">{curves}</div>' if curves else _missing("curves"))
+        _section("Target unit over training", f'<div class="grid">{curves}</div>' if curves else _missing("curves")) + sweep
 
 
 def attribution_section(root: Path) -> str:

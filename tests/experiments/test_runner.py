@@ -9,7 +9,14 @@ import pytest
 
 from mda_augment.artifacts import is_complete
 from mda_augment.experiments.mix import MixConfig
-from mda_augment.experiments.runner import ExperimentConfig, run_dir, run_experiment
+from mda_augment.experiments.runner import (
+    ExperimentConfig,
+    plot_sweep,
+    run_dir,
+    run_experiment,
+    summarize_results,
+    sweep_ratios,
+)
 from tests.conftest import make_store
 
 
@@ -53,3 +60,34 @@ def test_rerun_skips_completed_runs_and_reproduces_the_summary(experiment):
     again = run_experiment(cfg, base, root)
     assert marker.stat().st_mtime_ns == before
     assert again.equals(summary)
+
+
+def test_unformed_runs_count_at_the_budget_in_emergence_or_budget(experiment):
+    cfg, root, _, _ = experiment
+    results = pl.read_parquet(root / "results.parquet")
+    for row in results.iter_rows(named=True):
+        expected = cfg.steps if math.isnan(row["emergence_step"]) else row["emergence_step"]
+        assert row["emergence_or_budget"] == expected
+
+
+def _sweep_rows(ratios: dict[str, float]) -> pl.DataFrame:
+    rows = []
+    for variant, ratio in ratios.items():
+        for seed in range(3):
+            rows.append({"variant": variant, "scale": "nano", "seed": seed, "emergence_step": 1000.0,
+                         "emergence_or_budget": 1000.0, "area": 0.1, "score_at_fixed_step": 0.2 + ratio + 0.01 * seed,
+                         "final_score": 0.5, "icl": 0.3, "heldout_loss": 4.0 + ratio / 10 + 0.001 * seed})
+    return pl.DataFrame(rows)
+
+
+def test_ratio_sweep_plot_only_when_there_are_several_ratios(tmp_path):
+    ratios = {"baseline": 0.0, "s1": 0.01, "s5": 0.05}
+    variants = {n: MixConfig() if r == 0 else MixConfig(variant="synthetic", ratio=r, synthetic=tmp_path)
+                for n, r in ratios.items()}
+    cfg = ExperimentConfig(variants=variants, steps=2000)
+    summary = summarize_results(_sweep_rows(ratios), cfg)
+    assert sweep_ratios(cfg) == ratios
+    path = plot_sweep(cfg, summary, tmp_path, "nano")
+    assert path is not None and path.stat().st_size > 1000
+    single = ExperimentConfig(variants={k: v for k, v in variants.items() if k != "s5"}, steps=2000)
+    assert sweep_ratios(single) == {} and plot_sweep(single, summary, tmp_path / "none", "nano") is None
