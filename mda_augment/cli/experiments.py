@@ -8,7 +8,7 @@ import typer
 
 from ..config import load_yaml
 from ..experiments.mix import MixConfig, build_variant, manifest
-from ..experiments.runner import ExperimentConfig, markdown, run_experiment
+from ..experiments.runner import ExperimentConfig, compact_markdown, run_experiment
 from ..report.html import write_report
 from ._app import app, user_errors
 
@@ -44,8 +44,9 @@ def experiment_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="experiment directory"),
 ) -> None:
     """Train variants x scales x seeds (resumable) and print the paired summary with 95% CIs."""
-    summary = run_experiment(load_yaml(config, ExperimentConfig), base, out)
-    typer.echo(markdown(summary))
+    cfg = load_yaml(config, ExperimentConfig)
+    summary = run_experiment(cfg, base, out)
+    typer.echo(compact_markdown(summary, cfg.at_step) + f"\nevery measure: {out / 'summary.md'}")
 
 
 @app.command("report")

@@ -165,7 +165,7 @@ def summarize_results(results: pl.DataFrame, cfg: ExperimentConfig) -> pl.DataFr
             s = summarize(g[m].to_list())
             row = {"scale": scale, "variant": variant, "measure": m, **s.as_dict()}
             if m in ("emergence_step", "emergence_or_budget"):
-                row["formed"] = f"{int(np.isfinite(g[m].to_numpy()).sum())}/{len(g)}"
+                row["formed"] = f"{int(np.isfinite(g['emergence_step'].to_numpy()).sum())}/{len(g)}"
             if variant != "baseline":
                 p = paired(dict(zip(g["seed"], g[m], strict=True)), dict(zip(base["seed"], base[m], strict=True)))
                 row.update({"diff_mean": p.diff.mean, "diff_ci_low": p.diff.ci_low,
@@ -174,12 +174,50 @@ def summarize_results(results: pl.DataFrame, cfg: ExperimentConfig) -> pl.DataFr
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _pct_ci(row: dict | None) -> str:
+    """'+12.3% [+1.0, +23.6]': paired difference as % of the baseline mean, with its 95% CI."""
+    if not row or row.get("diff_mean") is None or row.get("rel_change_pct") is None:
+        return "-"
+    base = row["diff_mean"] / row["rel_change_pct"] * 100 if row["rel_change_pct"] else math.nan
+    if math.isnan(base):
+        return "-"
+    lo, hi = (100 * row[k] / base for k in ("diff_ci_low", "diff_ci_high"))
+    return f"{row['rel_change_pct']:+.1f}% [{lo:+.1f}, {hi:+.1f}]"
+
+
+def compact_table(summary: pl.DataFrame, fixed_step: int) -> pl.DataFrame:
+    """One row per (scale, variant), as text: the comparisons people read first, paired with the baseline."""
+    rows = []
+    for (scale, variant), g in summary.group_by(["scale", "variant"], maintain_order=True):
+        r = {row["measure"]: row for row in g.iter_rows(named=True)}
+        sc, em, cap, ho = (r.get(m, {}) for m in ("score_at_fixed_step", "emergence_step", "emergence_or_budget",
+                                                   "heldout_loss"))
+        shift = "-" if cap.get("diff_mean") is None else \
+            f"{cap['diff_mean']:+.0f} [{cap['diff_ci_low']:+.0f}, {cap['diff_ci_high']:+.0f}]"
+        rows.append({"scale": scale, "variant": variant, "n": _fmt(sc.get("n")),
+                     f"score@{fixed_step}": _fmt(sc.get("mean")), "change [95% CI]": _pct_ci(sc),
+                     "p": _fmt(sc.get("p_value")), "formed": _fmt(em.get("formed")),
+                     "emergence step": _fmt(em.get("mean")), "shift, unformed = budget [95% CI]": shift,
+                     "held-out loss change [95% CI]": _pct_ci(ho), "p (held-out)": _fmt(ho.get("p_value"))})
+    return pl.DataFrame(rows)
+
+
+def compact_markdown(summary: pl.DataFrame, fixed_step: int) -> str:
+    table = compact_table(summary, fixed_step)
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in table.iter_rows()]
+    return "\n".join(lines) + "\n"
+
+
 def markdown(summary: pl.DataFrame) -> str:
     """The summary as a Markdown table (rounded)."""
-    def fmt(v: Any) -> str:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return "-"
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
+    fmt = _fmt
 
     cols = [c for c in ("scale", "variant", "measure", "n", "mean", "ci_low", "ci_high", "formed", "diff_mean",
                         "diff_ci_low", "diff_ci_high", "p_value", "rel_change_pct") if c in summary.columns]
@@ -284,7 +322,9 @@ def write_summary(cfg: ExperimentConfig, root: Path) -> pl.DataFrame:
     results.write_parquet(root / "results.parquet")
     summary = summarize_results(results, cfg)
     summary.write_parquet(root / "summary.parquet")
-    atomic_write_text(root / "summary.md", markdown(summary))
+    atomic_write_text(root / "summary.md", compact_markdown(summary, cfg.at_step)
+                      + "\nEvery measure (mean and 95% CI over seeds; paired difference with the baseline):\n\n"
+                      + markdown(summary))
     for scale in cfg.scales:
         plot_curves(cfg, root, scale)
         plot_sweep(cfg, summary, root, scale)

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from ..artifacts import atomic_write_text, read_json
+from ..experiments.runner import compact_table
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;color:#222;padding:0 1rem}
@@ -103,7 +104,8 @@ def experiment_section(root: Path) -> tuple[str, str]:
     summary = pl.read_parquet(exp / "summary.parquet")
     cfg = read_json(exp / "experiment.json") if (exp / "experiment.json").is_file() else {}
     fixed = cfg.get("fixed_step") or (cfg.get("steps", 0) // 2 or None)
-    body = table(summary, ["scale", "variant", "measure", "n", "mean", "ci_low", "ci_high", "formed",
+    compact = table(compact_table(summary, fixed)) if fixed else ""
+    body = compact + "<h3>Every measure</h3>" + table(summary, ["scale", "variant", "measure", "n", "mean", "ci_low", "ci_high", "formed",
                            "diff_mean", "diff_ci_low", "diff_ci_high", "p_value", "rel_change_pct"])
     curves = "".join(img(p, p.stem) for p in sorted(exp.glob("curves-*.png")))
     sweeps = "".join(img(p, p.stem) for p in sorted(exp.glob("sweep-*.png")))

@@ -11,6 +11,7 @@ from mda_augment.artifacts import is_complete
 from mda_augment.experiments.mix import MixConfig
 from mda_augment.experiments.runner import (
     ExperimentConfig,
+    compact_table,
     plot_sweep,
     run_dir,
     run_experiment,
@@ -91,3 +92,16 @@ def test_ratio_sweep_plot_only_when_there_are_several_ratios(tmp_path):
     assert path is not None and path.stat().st_size > 1000
     single = ExperimentConfig(variants={k: v for k, v in variants.items() if k != "s5"}, steps=2000)
     assert sweep_ratios(single) == {} and plot_sweep(single, summary, tmp_path / "none", "nano") is None
+
+
+def test_compact_table_has_one_row_per_variant_with_the_paired_change(tmp_path):
+    ratios = {"baseline": 0.0, "s5": 0.05}
+    variants = {"baseline": MixConfig(), "s5": MixConfig(variant="synthetic", ratio=0.05, synthetic=tmp_path)}
+    cfg = ExperimentConfig(variants=variants, steps=2000)
+    rows = _sweep_rows(ratios).with_columns(score_at_fixed_step=pl.Series([0.2, 0.3, 0.1, 0.3, 0.35, 0.25]))
+    table = compact_table(summarize_results(rows, cfg), 1000)
+    assert table["variant"].to_list() == ["baseline", "s5"]
+    s5 = table.row(1, named=True)
+    # paired differences 0.1, 0.05, 0.15: mean 0.1 = +50% of the baseline mean 0.2
+    assert s5["change [95% CI]"].startswith("+50.0% [") and s5["score@1000"] == "0.3"
+    assert table.row(0, named=True)["change [95% CI]"] == "-"
