@@ -69,9 +69,10 @@ class UnitEvaluator:
         device = next(model.parameters()).device
         for lo in range(0, len(tokens), self.batch_size):
             batch = tokens[lo : lo + self.batch_size].to(device)
-            out = model(batch, output_attentions=True)
+            out = model(batch, output_attentions=True, output_hidden_states=True)
             yield SourceOutputs(tokens=batch, attentions=[a.float() for a in out.attentions],
-                                losses=scores.token_losses(out.logits, batch), half=self.half)
+                                losses=scores.token_losses(out.logits, batch), half=self.half,
+                                residuals=list(out.hidden_states[:-1]))  # the stream entering each layer
 
     @torch.no_grad()
     def evaluate(self, model: GPTNeoXForCausalLM, step: int) -> list[dict]:

@@ -35,6 +35,7 @@ class SourceOutputs:
     attentions: list[torch.Tensor]  # per layer (batch, heads, seq, seq); empty for "weights"
     losses: torch.Tensor | None  # (batch, seq - 1) token losses; None for "weights"
     half: int = 0  # length of R for repeated_random
+    residuals: list[torch.Tensor] | None = None  # per layer (batch, seq, d): the stream entering it
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,24 @@ def _copying(model, out: SourceOutputs, info: dict) -> Rows:
                      for layer in range(model.config.num_hidden_layers)])
 
 
+@register_probe("copying_resid", "repeated_random")
+def _copying_resid(model, out: SourceOutputs, info: dict) -> Rows:
+    """Top-5 copying through each head's OV from the real residual at the first copy of R.
+
+    The direct path (``copying``) feeds raw embeddings to every layer. In a model whose later
+    layers read tokens as earlier layers rewrote them, that path misses copying that happens:
+    on the nano model the induction head's direct-path score stayed at chance while this one rose
+    from ~0.05 to 0.81 as the head formed. Sequence by sequence, so a 50k vocabulary fits.
+    """
+    src = slice(1, 1 + out.half)  # the first copy of R: what the induction head attends to
+    values = []
+    for layer, resid in enumerate(out.residuals or []):
+        per_seq = [scores.copying_top_k(head_logits(model, layer, r[src], info["vocab_size"]), t[src])
+                   for r, t in zip(resid, out.tokens, strict=True)]
+        values.append(torch.stack(per_seq).mean(dim=0))
+    return per_head(values)
+
+
 @torch.no_grad()
 def ov_logits(model: GPTNeoXForCausalLM, layer: int, tokens: torch.Tensor, vocab: int) -> torch.Tensor:
     """Direct-path logit effect of each head of ``layer`` attending to each of ``tokens``.
@@ -122,10 +141,20 @@ def ov_logits(model: GPTNeoXForCausalLM, layer: int, tokens: torch.Tensor, vocab
     Returns:
         (heads, n_tokens, vocab) logits restricted to the tokenizer's real vocabulary.
     """
+    return head_logits(model, layer, model.gpt_neox.embed_in.weight[tokens], vocab)
+
+
+@torch.no_grad()
+def head_logits(model: GPTNeoXForCausalLM, layer: int, resid: torch.Tensor, vocab: int) -> torch.Tensor:
+    """Logit effect of each head of ``layer`` attending to positions whose residual is ``resid`` (n, d).
+
+    Returns:
+        (heads, n, vocab) logits restricted to the tokenizer's real vocabulary.
+    """
     cfg = model.config
     n_heads, hs = cfg.num_attention_heads, cfg.hidden_size // cfg.num_attention_heads
     block = model.gpt_neox.layers[layer]
-    x = block.input_layernorm(model.gpt_neox.embed_in.weight[tokens])  # (n, d)
+    x = block.input_layernorm(resid)  # (n, d)
     qkv_w = block.attention.query_key_value.weight.view(n_heads, 3 * hs, cfg.hidden_size)
     qkv_b = block.attention.query_key_value.bias.view(n_heads, 3 * hs)
     w_v, b_v = qkv_w[:, 2 * hs :], qkv_b[:, 2 * hs :]  # (heads, hs, d), (heads, hs)

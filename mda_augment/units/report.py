@@ -24,7 +24,7 @@ from ..errors import ArtifactError  # noqa: E402
 from ..training.rundir import UNITS  # noqa: E402
 
 # Default thresholds per metric (prefix matching: FACTS/brief; others by analogy, recorded).
-THRESHOLDS = {"prefix_matching": 0.3, "induction_tl": 0.15, "previous_token": 0.3, "copying": 0.3}
+THRESHOLDS = {"prefix_matching": 0.3, "induction_tl": 0.15, "previous_token": 0.3, "copying": 0.3, "copying_resid": 0.5}
 
 
 @dataclass
@@ -108,7 +108,7 @@ def heads_report(run: str | os.PathLike, threshold: float = 0.3, top: int = 5) -
              for m in sorted(units["metric"].unique())]
     lines = [f"run {run}: {units['step'].n_unique()} evaluations, steps "
              f"{units['step'].min()}..{units['step'].max()}"]
-    for metric in ("prefix_matching", "induction_tl", "previous_token", "copying"):
+    for metric in ("prefix_matching", "induction_tl", "previous_token", "copying", "copying_resid"):
         if metric in table["metric"].to_list():
             lines.append(f"top {metric} (threshold {thresholds[metric]}): {_top(table, metric, top)}")
     model_level = units.filter(pl.col("layer") < 0).sort("step")

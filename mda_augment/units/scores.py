@@ -143,3 +143,21 @@ def copying(ov_logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     centered = torch.relu(ov_logits - ov_logits.mean(dim=-1, keepdim=True))
     own = centered[:, torch.arange(len(tokens)), tokens]  # (heads, n_tokens)
     return (own / centered.sum(dim=-1).clamp_min(1e-12)).mean(dim=-1)
+
+
+def copying_top_k(ov_logits: torch.Tensor, tokens: torch.Tensor, k: int = 5) -> torch.Tensor:
+    """Share of source positions whose own token is among the top ``k`` of the head's logit effect.
+
+    Unlike the ReLU share above (whose positive mass is spread over the whole vocabulary, so it
+    reads near zero even for a head that copies), this is a rate with an obvious chance level,
+    ``k / vocab``, and 1 for a perfect copier.
+
+    Args:
+        ov_logits: (heads, n_tokens, vocab) logit effect of attending to each source position.
+        tokens: (n_tokens,) the token at each source position.
+
+    Returns:
+        (heads,) share in [0, 1].
+    """
+    top = ov_logits.topk(min(k, ov_logits.shape[-1]), dim=-1).indices  # (heads, n, k)
+    return (top == tokens[None, :, None]).any(dim=-1).float().mean(dim=-1)

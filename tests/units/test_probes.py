@@ -13,8 +13,9 @@ from mda_augment.corpus.packed import PackedCorpus
 from mda_augment.errors import ConfigError
 from mda_augment.model import build_model, get_preset
 from mda_augment.training.config import UnitsConfig
+from mda_augment.units import scores
 from mda_augment.units.evaluate import UnitEvaluator
-from mda_augment.units.probes import get_probes, ov_logits
+from mda_augment.units.probes import SourceOutputs, get_probes, head_logits, ov_logits
 from mda_augment.units.report import emergence_step, heads_report, mean_area
 
 
@@ -36,6 +37,27 @@ def test_ov_logits_sum_over_heads_equals_layer0_output_on_one_token() -> None:
         assert torch.allclose(per_head[:, i].sum(0), expected, atol=1e-4)
 
 
+def test_residual_copying_at_layer0_is_the_direct_path_on_the_first_copy() -> None:
+    """Layer 0's residual input is the embedding, so the residual-path probe must reduce to
+    the direct path there: checks which hidden state feeds which layer."""
+    torch.manual_seed(0)
+    model = build_model(get_preset("tiny"), 300, 32).eval()
+    half = 6
+    r = torch.randint(1, 300, (2, half))
+    tokens = torch.cat([torch.zeros(2, 1, dtype=torch.long), r, r], dim=1)  # [eos] + R + R
+    with torch.no_grad():
+        out = model(tokens, output_hidden_states=True)
+    resid = list(out.hidden_states[:-1])
+    assert torch.allclose(head_logits(model, 0, resid[0][0], 300), ov_logits(model, 0, tokens[0], 300), atol=1e-5)
+    rows = get_probes(["copying_resid"])[0].fn(
+        model, SourceOutputs(tokens=tokens, attentions=[], losses=None, half=half, residuals=resid), {"vocab_size": 300})
+    expected = torch.stack([scores.copying_top_k(ov_logits(model, 0, t[1 : 1 + half], 300), t[1 : 1 + half])
+                            for t in tokens]).mean(0)
+    layer0 = [v for layer, _, v in rows if layer == 0]
+    assert len(rows) == model.config.num_hidden_layers * model.config.num_attention_heads
+    assert np.allclose(layer0, expected.numpy())
+
+
 def test_evaluator_rows_cover_every_head_and_are_in_range(packed_corpus: Path) -> None:
     corpus = PackedCorpus(packed_corpus)
     evaluator = UnitEvaluator(corpus, UnitsConfig(n_random=6, n_natural=10), batch_size=4)
@@ -43,7 +65,7 @@ def test_evaluator_rows_cover_every_head_and_are_in_range(packed_corpus: Path) -
     rows = pl.DataFrame(evaluator.evaluate(model, step=7))
     assert set(rows["step"]) == {7}
     heads = rows.filter(pl.col("layer") >= 0)
-    assert heads.group_by("metric").len().sort("metric")["len"].to_list() == [4, 4, 4, 4]
+    assert heads.group_by("metric").len().sort("metric")["len"].to_list() == [4] * 5
     assert heads["value"].min() >= 0 and heads["value"].max() <= 1
     loss = rows.filter(pl.col("metric") == "heldout_loss")["value"][0]
     assert abs(loss - np.log(corpus.vocab_size)) < 1.0  # untrained: near uniform

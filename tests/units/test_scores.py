@@ -89,6 +89,17 @@ def test_copying_score_identity_vs_constant() -> None:
     assert scores.copying(noise, toks).item() < 0.5
 
 
+def test_copying_top_k_is_one_for_a_copier_and_zero_for_a_fixed_token_booster() -> None:
+    toks = torch.arange(3, 13)
+    copier = torch.zeros(1, 10, 20)
+    copier[0, torch.arange(10), toks] = 4.0
+    booster = torch.zeros(1, 10, 20)
+    booster[0, :, 0] = 4.0  # always the same (non-source) token
+    booster[0, :, 1] = 3.0
+    assert scores.copying_top_k(copier, toks, k=1).item() == 1.0
+    assert scores.copying_top_k(booster, toks, k=2).item() == 0.0
+
+
 def test_token_losses_match_cross_entropy() -> None:
     logits = torch.randn(2, 6, 11)
     tokens = torch.randint(0, 11, (2, 6))
