@@ -177,7 +177,9 @@ def summarize_results(results: pl.DataFrame, cfg: ExperimentConfig) -> pl.DataFr
 def _fmt(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    if isinstance(v, float):
+        return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+    return str(v)
 
 
 def _pct_ci(row: dict | None) -> str:
@@ -226,36 +228,57 @@ def markdown(summary: pl.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _draw_variant(ax: Any, cfg: ExperimentConfig, root: Path, scale: str, variant: str, color: str) -> None:
+    """One variant's mean curve, its seeds (thin) and, from 3 seeds, a 95% band."""
+    curves = [unit_curve(pl.read_parquet(run_dir(root, variant, scale, s) / "units.parquet"), cfg.metric, cfg.head)
+              for s in cfg.seeds if is_complete(run_dir(root, variant, scale, s))]
+    if not curves:
+        return
+    steps = curves[0]["step"].to_numpy()
+    stack = np.stack([c["value"].to_numpy()[: len(steps)] for c in curves])  # (seeds, evals)
+    ax.plot(steps, stack.mean(axis=0), color=color, label=f"{variant} (mean of {len(curves)})", lw=1.6)
+    for row in stack:
+        ax.plot(steps, row, color=color, lw=0.6, alpha=0.5)
+    if len(curves) >= 3:  # a t-interval from 2 seeds (t = 12.7) says nothing; show the seeds
+        bands = [summarize(stack[:, i]) for i in range(stack.shape[1])]
+        low = np.clip([b.ci_low for b in bands], 0, None)
+        ax.fill_between(steps, low, [b.ci_high for b in bands], color=color, alpha=0.2)
+
+
 def plot_curves(cfg: ExperimentConfig, root: Path, scale: str) -> Path:
-    """Mean target-unit score per variant with a shaded 95% band over seeds."""
+    """Mean target-unit score per variant with a shaded 95% band over seeds.
+
+    Up to three variants share one panel; with more, each other variant gets its own panel
+    beside the baseline (eight overlapping bands cannot be read).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for variant in cfg.variants:
-        curves = [unit_curve(pl.read_parquet(run_dir(root, variant, scale, s) / "units.parquet"), cfg.metric, cfg.head)
-                  for s in cfg.seeds if is_complete(run_dir(root, variant, scale, s))]
-        if not curves:
-            continue
-        steps = curves[0]["step"].to_numpy()
-        stack = np.stack([c["value"].to_numpy()[: len(steps)] for c in curves])  # (seeds, evals)
-        line, = ax.plot(steps, stack.mean(axis=0), label=f"{variant} (mean of {len(curves)})", lw=1.6)
-        for row in stack:
-            ax.plot(steps, row, color=line.get_color(), lw=0.6, alpha=0.5)
-        if len(curves) >= 3:  # a t-interval from 2 seeds (t = 12.7) says nothing; show the seeds
-            bands = [summarize(stack[:, i]) for i in range(stack.shape[1])]
-            low = np.clip([b.ci_low for b in bands], 0, None)
-            ax.fill_between(steps, low, [b.ci_high for b in bands], color=line.get_color(), alpha=0.2)
-    ax.axhline(cfg.threshold, color="grey", ls="--", lw=0.8)
-    ax.set_xlabel("step")
-    ax.set_ylabel(f"{cfg.metric} ({cfg.head or 'max over heads'})")
-    ax.set_title(f"{scale}: target unit over training (thin: seeds; band: 95% CI if n >= 3)")
-    ax.legend(fontsize=8)
+    others = [v for v in cfg.variants if v != "baseline"]
+    groups = [list(cfg.variants)] if len(cfg.variants) <= 3 else [["baseline", v] for v in others]
+    cols = min(len(groups), 4)
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols if cols > 1 else 6.4, 3.4 * rows if cols > 1 else 3.8),
+                             sharex=True, sharey=True, squeeze=False)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = {v: palette[i % len(palette)] for i, v in enumerate(cfg.variants)}
+    for ax, group in zip(axes.flat, groups, strict=False):
+        for variant in group:
+            _draw_variant(ax, cfg, root, scale, variant, colors[variant])
+        ax.axhline(cfg.threshold, color="grey", ls="--", lw=0.8)
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in list(axes.flat)[len(groups):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"{cfg.metric} ({cfg.head or 'max over heads'})")
+    fig.suptitle(f"{scale}: target unit over training (thin: seeds; band: 95% CI if n >= 3)", fontsize=10)
     fig.tight_layout()
     path = root / f"curves-{scale}.png"
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
