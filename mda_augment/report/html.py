@@ -63,7 +63,7 @@ def headline(summary: pl.DataFrame, fixed_step: int | None) -> str:
         s, e, h = row.get("score_at_fixed_step"), row.get("emergence_step"), row.get("heldout_loss")
         parts = [f"<b>{html.escape(variant)}</b> at <b>{html.escape(scale)}</b>:"]
         if s:
-            parts.append(f"target-unit score at step {fixed_step} {_signed(s['rel_change_pct'])}% vs baseline "
+            parts.append(f"target-unit score at step {fixed_step} {_signed(s)}% vs baseline "
                          f"(difference {fmt(s['diff_mean'], 3)}, 95% CI [{fmt(s['diff_ci_low'], 3)}, {fmt(s['diff_ci_high'], 3)}], "
                          f"p={fmt(s['p_value'], 2)}, n={s['n']});")
         if e:
@@ -72,17 +72,23 @@ def headline(summary: pl.DataFrame, fixed_step: int | None) -> str:
             parts.append(f"emergence step {fmt(e['mean'])} (formed {e.get('formed', '?')}), "
                          f"shift {fmt(e['diff_mean'])} steps{also};")
         if h:
-            parts.append(f"held-out loss {_signed(h['rel_change_pct'], higher_is_better=False)}% (CI of difference [{fmt(h['diff_ci_low'], 3)}, "
+            parts.append(f"held-out loss {_signed(h, higher_is_better=False)}% (CI of difference [{fmt(h['diff_ci_low'], 3)}, "
                          f"{fmt(h['diff_ci_high'], 3)}]).")
         lines.append(" ".join(parts))
     return '<div class="headline">' + "<br>".join(lines) + "</div>"
 
 
-def _signed(v: float | None, higher_is_better: bool = True) -> str:
-    """A signed percentage, green when the change is good, red when bad, plain below 0.05."""
+def _signed(row: dict, higher_is_better: bool = True) -> str:
+    """The paired change in %, coloured only when its 95% CI excludes zero (green good, red bad).
+
+    A large mean change from three seeds whose CI spans zero is printed plain: colour would
+    read as a finding.
+    """
+    v = row.get("rel_change_pct")
     if v is None or math.isnan(v):
         return "–"
-    if abs(v) < 0.05:
+    low, high = row.get("diff_ci_low"), row.get("diff_ci_high")
+    if low is None or high is None or math.isnan(low) or math.isnan(high) or low <= 0 <= high:
         return f"{v:+.1f}"
     cls = "pos" if (v > 0) == higher_is_better else "neg"
     return f'<span class="{cls}">{v:+.1f}</span>'

@@ -91,3 +91,13 @@ def test_report_verb_writes_side_by_side_page(tmp_path):
     result = CliRunner().invoke(app, ["report", str(a), str(b), "--out", str(tmp_path / "c.html")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "c.html").read_text().count("<h3>") >= 2
+
+
+def test_headline_colours_a_change_only_when_its_ci_excludes_zero():
+    from mda_augment.report.html import _signed
+
+    significant = {"rel_change_pct": 30.0, "diff_ci_low": 0.01, "diff_ci_high": 0.2}
+    spanning = {"rel_change_pct": 120.0, "diff_ci_low": -0.4, "diff_ci_high": 0.7}
+    assert _signed(significant) == '<span class="pos">+30.0</span>'
+    assert _signed(significant, higher_is_better=False) == '<span class="neg">+30.0</span>'
+    assert _signed(spanning) == "+120.0"
