@@ -20,7 +20,8 @@ class UnitsConfig(StrictModel):
 
     probes: list[str] = Field(
         default_factory=lambda: ["prefix_matching", "previous_token", "induction_tl", "copying",
-                                 "copying_resid", "copy_loss", "icl", "heldout_loss"],
+                                 "copying_resid", "copy_loss", "icl", "heldout_loss",
+                                 "heldout_loss_novel"],
         description="registered probe names (see mda_augment.units.probes)")
     n_random: int = Field(32, ge=1, description="repeated-random-token sequences")
     n_natural: int = Field(128, ge=1, description="held-out natural sequences (ICL needs >= 128)")

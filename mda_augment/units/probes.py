@@ -104,6 +104,17 @@ def _heldout_loss(model, out: SourceOutputs, info: dict) -> Rows:
     return [(-1, -1, float(out.losses.mean()))]
 
 
+@register_probe("heldout_loss_novel", "natural")
+def _heldout_loss_novel(model, out: SourceOutputs, info: dict) -> Rows:
+    """Held-out loss only where the current token has not occurred before in the context.
+
+    Induction cannot help there, so a mixture's cost to natural text shows without the
+    benefit of the head it makes form (whole-text held-out loss mixes the two).
+    """
+    novel = ~scores.seen_before(out.tokens)
+    return [(-1, -1, float(out.losses[novel].mean()))]
+
+
 @register_probe("copying", "weights")
 def _copying(model, out: SourceOutputs, info: dict) -> Rows:
     toks = out.tokens[0]

@@ -161,3 +161,19 @@ def copying_top_k(ov_logits: torch.Tensor, tokens: torch.Tensor, k: int = 5) -> 
     """
     top = ov_logits.topk(min(k, ov_logits.shape[-1]), dim=-1).indices  # (heads, n, k)
     return (top == tokens[None, :, None]).any(dim=-1).float().mean(dim=-1)
+
+
+def seen_before(tokens: torch.Tensor) -> torch.Tensor:
+    """Which predictions an induction head could help: the current token occurred earlier.
+
+    Args:
+        tokens: (batch, seq).
+
+    Returns:
+        (batch, seq - 1) bool, aligned with :func:`token_losses`: entry ``k`` (predicting token
+        ``k + 1``) is True when ``tokens[k]`` also appears at some position ``j < k``.
+    """
+    seq = tokens.shape[1]
+    earlier = torch.ones(seq, seq, dtype=torch.bool, device=tokens.device).tril(-1)  # j < k
+    rows = [((t[:, None] == t[None, :]) & earlier).any(dim=1) for t in tokens]  # one (seq, seq) at a time
+    return torch.stack(rows)[:, :-1]

@@ -100,6 +100,13 @@ def test_copying_top_k_is_one_for_a_copier_and_zero_for_a_fixed_token_booster() 
     assert scores.copying_top_k(booster, toks, k=2).item() == 0.0
 
 
+def test_seen_before_marks_predictions_from_a_repeated_current_token() -> None:
+    tokens = torch.tensor([[5, 6, 5, 7, 6]])
+    # entry k predicts token k+1 from tokens[k]: 5 (new), 6 (new), 5 (seen), 7 (new); the last
+    # token predicts nothing and is dropped
+    assert scores.seen_before(tokens).tolist() == [[False, False, True, False]]
+
+
 def test_token_losses_match_cross_entropy() -> None:
     logits = torch.randn(2, 6, 11)
     tokens = torch.randint(0, 11, (2, 6))
