@@ -53,12 +53,10 @@ def table(results: pl.DataFrame) -> str:
         cells = []
         for m in ("whole", "novel", "early"):
             p = paired(dict(zip(g["seed"], g[m], strict=True)), dict(zip(base["seed"], base[m], strict=True)))
-            b = p.diff.mean / p.rel_change_pct * 100 if p.rel_change_pct else float("nan")
             if variant == "baseline":
                 cells.append(f"{g[m].mean():.3f} nats")
             else:
-                cells.append(f"{p.rel_change_pct:+.2f}% [{100 * p.diff.ci_low / b:+.2f}, {100 * p.diff.ci_high / b:+.2f}]"
-                             f" p={p.p_value:.2g}")
+                cells.append(f"{p.rel_change_pct:+.2f}% [{p.rel_ci_low:+.2f}, {p.rel_ci_high:+.2f}] p={p.p_value:.2g}")
         lines.append(f"| {scale} | {variant} | {len(g)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -169,7 +169,8 @@ def summarize_results(results: pl.DataFrame, cfg: ExperimentConfig) -> pl.DataFr
             if variant != "baseline":
                 p = paired(dict(zip(g["seed"], g[m], strict=True)), dict(zip(base["seed"], base[m], strict=True)))
                 row.update({"diff_mean": p.diff.mean, "diff_ci_low": p.diff.ci_low,
-                            "diff_ci_high": p.diff.ci_high, "p_value": p.p_value, "rel_change_pct": p.rel_change_pct})
+                            "diff_ci_high": p.diff.ci_high, "p_value": p.p_value, "rel_change_pct": p.rel_change_pct,
+                            "rel_ci_low": p.rel_ci_low, "rel_ci_high": p.rel_ci_high})
             rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
 
@@ -184,13 +185,10 @@ def _fmt(v: Any) -> str:
 
 def _pct_ci(row: dict | None) -> str:
     """'+12.3% [+1.0, +23.6]': paired difference as % of the baseline mean, with its 95% CI."""
-    if not row or row.get("diff_mean") is None or row.get("rel_change_pct") is None:
+    values = [(row or {}).get(k) for k in ("rel_change_pct", "rel_ci_low", "rel_ci_high")]
+    if any(v is None or math.isnan(v) for v in values):
         return "-"
-    base = row["diff_mean"] / row["rel_change_pct"] * 100 if row["rel_change_pct"] else math.nan
-    if math.isnan(base):
-        return "-"
-    lo, hi = (100 * row[k] / base for k in ("diff_ci_low", "diff_ci_high"))
-    return f"{row['rel_change_pct']:+.1f}% [{lo:+.1f}, {hi:+.1f}]"
+    return "{:+.1f}% [{:+.1f}, {:+.1f}]".format(*values)
 
 
 def compact_table(summary: pl.DataFrame, fixed_step: int) -> pl.DataFrame:
@@ -228,21 +226,34 @@ def markdown(summary: pl.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _draw_variant(ax: Any, cfg: ExperimentConfig, root: Path, scale: str, variant: str, color: str) -> None:
-    """One variant's mean curve, its seeds (thin) and, from 3 seeds, a 95% band."""
+def _seed_curves(cfg: ExperimentConfig, root: Path, scale: str, variant: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(steps, (seeds, evals) target-unit scores) over the variant's complete runs; None if none."""
     curves = [unit_curve(pl.read_parquet(run_dir(root, variant, scale, s) / "units.parquet"), cfg.metric, cfg.head)
               for s in cfg.seeds if is_complete(run_dir(root, variant, scale, s))]
     if not curves:
-        return
+        return None
     steps = curves[0]["step"].to_numpy()
-    stack = np.stack([c["value"].to_numpy()[: len(steps)] for c in curves])  # (seeds, evals)
-    ax.plot(steps, stack.mean(axis=0), color=color, label=f"{variant} (mean of {len(curves)})", lw=1.6)
+    return steps, np.stack([c["value"].to_numpy()[: len(steps)] for c in curves])
+
+
+def _draw_variant(ax: Any, variant: str, steps: np.ndarray, stack: np.ndarray, color: str) -> None:
+    """One variant's mean curve, its seeds (thin) and, from 3 seeds, a 95% band."""
+    ax.plot(steps, stack.mean(axis=0), color=color, label=f"{variant} (mean of {len(stack)})", lw=1.6)
     for row in stack:
         ax.plot(steps, row, color=color, lw=0.6, alpha=0.5)
-    if len(curves) >= 3:  # a t-interval from 2 seeds (t = 12.7) says nothing; show the seeds
+    if len(stack) >= 3:  # a t-interval from 2 seeds (t = 12.7) says nothing; show the seeds
         bands = [summarize(stack[:, i]) for i in range(stack.shape[1])]
         low = np.clip([b.ci_low for b in bands], 0, None)
         ax.fill_between(steps, low, [b.ci_high for b in bands], color=color, alpha=0.2)
+
+
+def _save(fig: Any, path: Path, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def plot_curves(cfg: ExperimentConfig, root: Path, scale: str) -> Path:
@@ -264,9 +275,11 @@ def plot_curves(cfg: ExperimentConfig, root: Path, scale: str) -> Path:
                              sharex=True, sharey=True, squeeze=False)
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     colors = {v: palette[i % len(palette)] for i, v in enumerate(cfg.variants)}
+    curves = {v: _seed_curves(cfg, root, scale, v) for v in cfg.variants}  # read once; the baseline is in every panel
     for ax, group in zip(axes.flat, groups, strict=False):
         for variant in group:
-            _draw_variant(ax, cfg, root, scale, variant, colors[variant])
+            if curves[variant] is not None:
+                _draw_variant(ax, variant, *curves[variant], colors[variant])
         ax.axhline(cfg.threshold, color="grey", ls="--", lw=0.8)
         ax.legend(fontsize=7, loc="upper left")
     for ax in list(axes.flat)[len(groups):]:
@@ -276,24 +289,13 @@ def plot_curves(cfg: ExperimentConfig, root: Path, scale: str) -> Path:
     for ax in axes[:, 0]:
         ax.set_ylabel(f"{cfg.metric} ({cfg.head or 'max over heads'})")
     fig.suptitle(f"{scale}: target unit over training (thin: seeds; band: 95% CI if n >= 3)", fontsize=10)
-    fig.tight_layout()
-    path = root / f"curves-{scale}.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, root / f"curves-{scale}.png", dpi=110)
 
 
 def sweep_ratios(cfg: ExperimentConfig) -> dict[str, float]:
     """variant -> synthetic ratio, baseline as 0, when the variants form a ratio sweep (>= 2 ratios)."""
     ratios = {name: mix.ratio for name, mix in cfg.variants.items() if mix.variant == "synthetic"}
     return {"baseline": 0.0, **ratios} if len(set(ratios.values())) >= 2 else {}
-
-
-def _relative(row: dict, base_mean: float) -> tuple[float, float, float]:
-    """Paired difference and its CI as % of the baseline mean (the baseline mean taken as fixed)."""
-    if row["variant"] == "baseline":
-        return 0.0, 0.0, 0.0
-    return tuple(100.0 * row[k] / base_mean for k in ("diff_mean", "diff_ci_low", "diff_ci_high"))  # type: ignore[return-value]
 
 
 def plot_sweep(cfg: ExperimentConfig, summary: pl.DataFrame, root: Path, scale: str) -> Path | None:
@@ -318,7 +320,9 @@ def plot_sweep(cfg: ExperimentConfig, summary: pl.DataFrame, root: Path, scale: 
         base = rows.filter(pl.col("variant") == "baseline")
         if base.is_empty() or not base["mean"][0]:
             continue
-        points = sorted((100 * ratios[r["variant"]], *_relative(r, base["mean"][0])) for r in rows.iter_rows(named=True))
+        # the baseline is the 0% point, by definition no change
+        points = sorted((100 * ratios[r["variant"]], *((0.0, 0.0, 0.0) if r["variant"] == "baseline" else
+                         (r["rel_change_pct"], r["rel_ci_low"], r["rel_ci_high"]))) for r in rows.iter_rows(named=True))
         x, mid, low, high = (np.array(v, dtype=float) for v in zip(*points, strict=True))
         ax.errorbar(x, mid, yerr=[mid - low, high - mid], marker="o", capsize=3)
         ax.axhline(0, color="grey", lw=0.8)
@@ -331,11 +335,7 @@ def plot_sweep(cfg: ExperimentConfig, summary: pl.DataFrame, root: Path, scale: 
         ax.set_xlabel("synthetic share of training sequences (%)")
         ax.set_ylabel("change vs baseline (%)")
         ax.set_title(f"{scale}: {label}", fontsize=10)
-    fig.tight_layout()
-    path = root / f"sweep-{scale}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, root / f"sweep-{scale}.png", dpi=120)
 
 
 def write_summary(cfg: ExperimentConfig, root: Path) -> pl.DataFrame:

@@ -48,6 +48,8 @@ class Paired:
     diff: Summary
     p_value: float
     rel_change_pct: float  # mean difference as % of the baseline mean
+    rel_ci_low: float = math.nan  # the difference's CI as % of the baseline mean (taken as fixed)
+    rel_ci_high: float = math.nan
 
 
 def paired(variant: dict[int, float], baseline: dict[int, float]) -> Paired:
@@ -62,5 +64,5 @@ def paired(variant: dict[int, float], baseline: dict[int, float]) -> Paired:
     else:
         p = math.nan
     base_mean = float(b.mean()) if len(b) else math.nan
-    rel = 100.0 * d.mean / base_mean if base_mean and not math.isnan(base_mean) else math.nan
-    return Paired(len(seeds), d, p, rel)
+    scale = 100.0 / base_mean if base_mean and not math.isnan(base_mean) else math.nan
+    return Paired(len(seeds), d, p, scale * d.mean, scale * d.ci_low, scale * d.ci_high)

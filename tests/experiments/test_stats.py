@@ -25,6 +25,7 @@ def test_paired_difference_pairs_by_seed_and_reports_relative_change():
     assert p.n == 3
     assert p.diff.mean == pytest.approx((0.05 + 0.06 + 0.06) / 3)
     assert p.rel_change_pct == pytest.approx(100 * p.diff.mean / 0.25)
+    assert (p.rel_ci_low, p.rel_ci_high) == pytest.approx((100 * p.diff.ci_low / 0.25, 100 * p.diff.ci_high / 0.25))
     assert p.p_value < 0.01  # consistent positive differences
     assert p.diff.ci_low > 0
 
