@@ -91,6 +91,9 @@ def building(
         overwrite: rebuild even when a complete artifact exists.
     """
     out = Path(out)
+    for path in (out, *out.parents):
+        if path.exists() and not path.is_dir():
+            raise ArtifactError(f"{out}: {path} is an existing file, not a folder; choose another output path")
     if is_complete(out) and not overwrite:
         yield None
         return
