@@ -24,7 +24,8 @@ from transformers import Trainer as HFTrainer
 from transformers import TrainerCallback, TrainingArguments
 
 from mda_augment.corpus.packed import PackedCorpus
-from mda_augment.model import build_model, get_preset
+from mda_augment.model.build import build_model
+from mda_augment.model.presets import get_preset
 from mda_augment.training.config import TrainConfig
 from mda_augment.training.loop import Trainer
 

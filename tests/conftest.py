@@ -66,3 +66,65 @@ def packed_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = make_prose_store(root / "docs")
     return pack(store, root / "packed", PackConfig(tokenizer="bpe-300", seq_len=32, heldout_fraction=0.1,
                                                   bpe_training_mb=1.0))
+
+
+def write_pipeline_texts(folder: Path, n: int = 80, seed: int = 0) -> Path:
+    """XML records and log lines whose ids recur within a document, plus some prose."""
+    import uuid
+
+    rng = random.Random(seed)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        ids = [str(uuid.UUID(int=rng.getrandbits(128)))[:8] for _ in range(4)]
+        if i % 3 == 0:
+            body = "".join(f"<record id='{rng.choice(ids)}'><value>{rng.randint(0, 99)}</value></record>\n"
+                           for _ in range(30))
+            (folder / f"r{i}.xml").write_text(f"<?xml version='1.0'?>\n<records>\n{body}</records>\n")
+        elif i % 3 == 1:
+            body = "".join(f"2024-03-0{rng.randint(1, 9)} 12:{rng.randint(10, 59)}:0{rng.randint(0, 9)} "
+                           f"api[{rng.choice(ids)}] request {rng.choice(ids)} done\n" for _ in range(30))
+            (folder / f"l{i}.log").write_text(body)
+        else:
+            words = ["the", "model", "reads", "every", "line", "and", "then", "the", "next", "one", "again"]
+            (folder / f"p{i}.txt").write_text(" ".join(rng.choice(words) for _ in range(200)) + "\n")
+    return folder
+
+
+TINY_RECIPE = """
+name: t
+out_dir: {root}/runs
+corpus: {{source: folder, path: {root}/texts}}
+pack: {{tokenizer: bpe-300, seq_len: 32, heldout_fraction: 0.1, bpe_training_mb: 1}}
+train:
+  scales: [tiny]
+  seeds: [0, 1]
+  steps: 16
+  jobs: 2
+  options: {{eval_every: 8, units: {{probes: [prefix_matching, icl, heldout_loss], n_random: 4, n_natural: 8}}}}
+attribute:
+  heads: L1H0
+  threshold: 0.99     # tiny never gets there: attribution falls back to the last checkpoint
+  options: {{probe: copy_target, factor_examples: 32, train_batch: 8, n_probe: 4, probe_half: 8}}
+cluster: {{top_fraction: 0.3, k: 2, background: 20}}
+extract: {{}}
+synthesize: {{generators: ["@extract"], n: 40, allow_code_execution: true}}
+experiment:
+  threshold: 0.05
+  variants:
+    synthetic: {{variant: synthetic, ratio: 0.25, synthetic: "@synthesize"}}
+"""
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
+    """Every stage of a tiny recipe, run once by the real CLI: (run root, recipe path, CLI result)."""
+    from typer.testing import CliRunner
+
+    from mda_augment.cli import app
+
+    root = tmp_path_factory.mktemp("pipe")
+    write_pipeline_texts(root / "texts")
+    recipe = root / "r.yaml"
+    recipe.write_text(TINY_RECIPE.format(root=root))
+    result = CliRunner().invoke(app, ["run", str(recipe)])
+    return root / "runs" / "t", recipe, result

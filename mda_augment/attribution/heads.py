@@ -29,8 +29,9 @@ from transformers import GPTNeoXForCausalLM
 
 from ..errors import ConfigError
 
+from .config import MODES
+
 Mode = Literal["qk", "qkvo", "layer"]
-MODES: tuple[str, ...] = ("qk", "qkvo", "layer")
 _HEAD_RE = re.compile(r"^L(\d+)H(\d+)$")
 
 

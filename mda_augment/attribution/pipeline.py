@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 
 from ..artifacts import atomic_write_json, building, read_json, to_jsonable
 from ..errors import ConfigError
-from .config import AttributionConfig
+from .config import TIMINGS, AttributionConfig
 from .heads import parse_heads, split_heads
 from .probes import get_attribution_probe
 from .report import write_outputs
@@ -198,7 +198,7 @@ def attribute(model: torch.nn.Module, order: DataOrder, cfg: AttributionConfig, 
                  "tokens_per_s_scores": raw.height * (order.seq_len - 1) / max(1e-9, timer.seconds.get("scores", 0)),
                  "tracked_modules": task.tracked, "factor_examples": int(n_fit),
                  "top10_share": summary["top10_share"]}
-        atomic_write_json(tmp / "timings.json", to_jsonable(stats))
+        atomic_write_json(tmp / TIMINGS, to_jsonable(stats))
     shutil.rmtree(out.parent / f".{out.name}.work", ignore_errors=True)
     return out
 

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from ..artifacts import atomic_write_json, atomic_write_text  # noqa: E402
+from .config import DOCUMENTS, EXTREMES, EXTREMES_MD, LORENZ, LORENZ_PNG, SCORES  # noqa: E402
 from .window import DataOrder  # noqa: E402
 
 CURVE_POINTS = 201
@@ -148,12 +149,12 @@ def extremes_markdown(ext: dict, title: str) -> str:
 def write_outputs(tmp: Path, raw: pl.DataFrame, order: DataOrder, k: int, title: str) -> dict:
     """Write scores.parquet, documents.parquet, extremes.{json,md}, lorenz.{json,png}."""
     table = score_table(raw, order)
-    table.write_parquet(tmp / "scores.parquet")
-    document_scores(table).write_parquet(tmp / "documents.parquet")
+    table.write_parquet(tmp / SCORES)
+    document_scores(table).write_parquet(tmp / DOCUMENTS)
     ext = extremes(table, order, k)
-    atomic_write_json(tmp / "extremes.json", ext)
-    atomic_write_text(tmp / "extremes.md", extremes_markdown(ext, title))
+    atomic_write_json(tmp / EXTREMES, ext)
+    atomic_write_text(tmp / EXTREMES_MD, extremes_markdown(ext, title))
     summary = lorenz_summary(table["score"].to_numpy())
-    atomic_write_json(tmp / "lorenz.json", summary)
-    plot_lorenz(summary, tmp / "lorenz.png", title)
+    atomic_write_json(tmp / LORENZ, summary)
+    plot_lorenz(summary, tmp / LORENZ_PNG, title)
     return summary

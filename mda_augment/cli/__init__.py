@@ -1,10 +1,22 @@
-"""The ``mda-augment`` command: one verb per working pipeline stage.
+"""The ``mda-augment`` command: ``run`` for a whole recipe, one verb per stage for direct use.
 
-Each stage's verbs live in their own module here and only parse arguments and call the
-library; user errors (:class:`~mda_augment.errors.MdaError`) are printed as one line, exit 2.
+Each verb module only parses arguments and calls the library; errors are printed as one line
+(see :mod:`._app`). Verb modules import nothing heavy at the top, so ``--help`` and the
+data-only verbs work on a core install (no torch).
 """
 
 from __future__ import annotations
 
-from . import attribute, corpus, experiments, motifs, synth, train  # noqa: F401  (importing a verb module registers its verbs)
+from . import (  # noqa: F401  (importing a verb module registers its verbs)
+    attribute,
+    cluster,
+    corpus,
+    experiment,
+    extract,
+    pack,
+    report,
+    run,
+    synthesize,
+    train,
+)
 from ._app import app, main  # noqa: F401

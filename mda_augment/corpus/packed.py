@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from ..artifacts import read_json, require_complete
-from .packing import sequence_order
+from .packing import META, sequence_order
 from .tokenizers import Tok
 
 
@@ -25,7 +25,7 @@ class PackedCorpus:
 
     def __init__(self, directory: str | os.PathLike):
         self.dir = require_complete(directory, "packed corpus")
-        self.meta = read_json(self.dir / "meta.json")
+        self.meta = read_json(self.dir / META)
         self.seq_len: int = self.meta["seq_len"]
         self.n_sequences: int = self.meta["train_sequences"]
         self.n_heldout: int = self.meta["heldout_sequences"]

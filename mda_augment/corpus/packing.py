@@ -34,12 +34,14 @@ from ..errors import ConfigError
 from .store import read_table
 from .tokenizers import Tok, get_tokenizer
 
+META = "meta.json"  # seq_len, counts, dtype, vocab, eos, seeds, source store
+
 
 class PackConfig(StrictModel):
     """How to tokenize and pack a document store."""
 
     tokenizer: str = Field("bpe-512", description="'pythia', 'hf:REPO[@REV]' or 'bpe-N'")
-    seq_len: int = Field(128, ge=8, description="tokens per training sequence")
+    seq_len: int = Field(128, ge=8, le=65536, description="tokens per training sequence (8..65536)")
     seed: int = Field(0, description="seeds document shuffling and the sequence order")
     heldout_fraction: float = Field(0.02, ge=0.0, lt=0.5, description="share of documents held out")
     batch_docs: int = Field(512, ge=1, description="documents per tokenizer call")
@@ -159,5 +161,5 @@ def pack(documents: str | os.PathLike, out: str | os.PathLike, cfg: PackConfig, 
         if meta["train_sequences"] == 0:
             raise ConfigError(f"{documents}: too little text for one {cfg.seq_len}-token sequence; lower seq_len or add documents")
         np.save(tmp / "order.npy", sequence_order(meta["train_sequences"], cfg.seed, 0))
-        atomic_write_json(tmp / "meta.json", meta)
+        atomic_write_json(tmp / META, meta)
     return out

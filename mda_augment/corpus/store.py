@@ -24,6 +24,9 @@ import pyarrow.parquet as pq
 from ..artifacts import atomic_write_json, require_complete
 from .schema import ARROW_SCHEMA, FIELDS, Document
 
+COMPOSITION = "composition.json"  # MB and documents per kind and per source
+SKIPPED = "skipped.json"  # what readers dropped, with reasons
+
 
 class StoreWriter:
     """Writes documents into Parquet shards, dropping exact duplicates (same id).
@@ -98,8 +101,8 @@ class StoreWriter:
             pq.write_table(ARROW_SCHEMA.empty_table(), self.dir / "shard-00000.parquet")
             self._shard = 1
         comp = self.composition()
-        atomic_write_json(self.dir / "composition.json", comp)
-        atomic_write_json(self.dir / "skipped.json", skipped or {})
+        atomic_write_json(self.dir / COMPOSITION, comp)
+        atomic_write_json(self.dir / SKIPPED, skipped or {})
         return comp
 
 

@@ -1,7 +1,2 @@
-"""Pythia-family models: presets by name, random init from config, hub checkpoints."""
-
-from .build import build_model, count_parameters, from_config, hf_config, load_pythia
-from .presets import PRESETS, ModelPreset, get_preset, padded_vocab
-
-__all__ = ["PRESETS", "ModelPreset", "build_model", "count_parameters", "from_config",
-           "get_preset", "hf_config", "load_pythia", "padded_vocab"]
+"""Pythia-family models: presets by name (:mod:`.presets`, light), random init and hub checkpoints
+(:mod:`.build`, imports torch and transformers)."""

@@ -44,6 +44,11 @@ from .prompts import render, sha
 from .validate import Validation, ValidationConfig, target_of, validate
 
 
+GENERATORS = "generators"  # accepted generator files, one per covered cluster
+SUMMARY = "summary.json"  # per cluster: accepted generator, source, attempts
+ATTEMPTS = "attempts.jsonl"  # one record per attempt, appended as they happen
+
+
 class ExtractConfig(StrictModel):
     """How to extract generators from a clusters artifact."""
 
@@ -206,7 +211,7 @@ def extract(clusters_dir: str | os.PathLike, out: str | os.PathLike, cfg: Extrac
     with building(out, config=resolved, overwrite=overwrite) as tmp:
         if tmp is None:
             return out
-        rec, gen_dir = _Recorder(tmp / "attempts.jsonl"), tmp / "generators"
+        rec, gen_dir = _Recorder(tmp / ATTEMPTS), tmp / GENERATORS
         gen_dir.mkdir()
         client = None
         if cfg.llm is not None:
@@ -217,7 +222,7 @@ def extract(clusters_dir: str | os.PathLike, out: str | os.PathLike, cfg: Extrac
         finally:
             if client is not None:
                 client.close()
-        atomic_write_json(tmp / "summary.json", {"clusters": rows, "attempts": len(rec.rows)})
+        atomic_write_json(tmp / SUMMARY, {"clusters": rows, "attempts": len(rec.rows)})
     _install(out, cfg)
     return out
 
@@ -226,5 +231,5 @@ def _install(out: Path, cfg: ExtractConfig) -> None:
     if cfg.install_dir:
         dest = Path(cfg.install_dir)
         dest.mkdir(parents=True, exist_ok=True)
-        for path in sorted((out / "generators").glob("*.py")):
+        for path in sorted((out / GENERATORS).glob("*.py")):
             shutil.copy2(path, dest / path.name)

@@ -18,7 +18,9 @@ from ..errors import ConfigError
 
 def prompts_dir() -> Path:
     """The repository's top-level ``prompts/`` folder (next to the package)."""
-    return Path(__file__).resolve().parents[2] / "prompts"
+    from ..paths import data_dir
+
+    return data_dir("prompts")
 
 
 @lru_cache(maxsize=4)

@@ -25,7 +25,9 @@ NAME_RE = re.compile(r"^(?P<base>[a-z][a-z0-9_]*)_v(?P<version>\d+)$")
 
 def repo_generators_dir() -> Path:
     """The repository's top-level ``generators/`` folder (next to the package)."""
-    return Path(__file__).resolve().parents[2] / "generators"
+    from ..paths import data_dir
+
+    return data_dir("generators")
 
 
 @dataclass(frozen=True)

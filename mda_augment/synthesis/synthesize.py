@@ -39,6 +39,7 @@ from .minhash import NearDuplicateIndex
 from .registry import GeneratorSpec, require_consent, resolve
 
 MB = 1 << 20
+STATS = "stats.json"  # per generator: documents, MB, duplicates, failures with reasons
 MAX_BUDGET_SHARDS = 100_000
 
 
@@ -254,11 +255,11 @@ def synthesize(out: str | Path, config: SynthesisConfig | None = None, *, overwr
     started = time.monotonic()
     with building(out, config=cfg, overwrite=overwrite) as tmp:
         if tmp is None:
-            return read_json(out / "stats.json")
+            return read_json(out / STATS)
         stats = _build(tmp, out, specs, cfg)
         stats["_total"] = {"wall_s": round(time.monotonic() - started, 3), "workers": cfg.workers,
                            "backend": cfg.backend}
-        atomic_write_json(tmp / "stats.json", stats)
+        atomic_write_json(tmp / STATS, stats)
     shutil.rmtree(parts_root(out), ignore_errors=True)
     return stats
 

@@ -1,4 +1,8 @@
-"""The training recipe: one typed, validated config (YAML or CLI options).
+"""The training recipe: typed, validated configs (YAML or CLI options).
+
+:class:`TrainOptions` holds what a recipe may tune; :class:`TrainConfig` adds what one run is
+(preset, corpus, out, steps, seed); :class:`TrainGridConfig` is the ``train`` stage's recipe
+section, the baseline grid of scales x seeds that every later stage reads.
 
 Unset optimisation fields (``lr``, ``global_batch``, ...) take the preset's values; the
 resolved config (every field filled) is what a run directory records in ``config.json``.
@@ -9,36 +13,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..config import StrictModel
-from ..model.presets import get_preset
+from ..model.presets import PRESETS, get_preset
+from ..units.config import UnitsConfig
 
 
-class UnitsConfig(StrictModel):
-    """Which unit metrics to track and on how much probe data."""
+class TrainOptions(StrictModel):
+    """Optimisation, checkpointing and evaluation settings a recipe may tune (``train.options``)."""
 
-    probes: list[str] = Field(
-        default_factory=lambda: ["prefix_matching", "previous_token", "induction_tl", "copying",
-                                 "copying_resid", "copy_loss", "icl", "heldout_loss",
-                                 "heldout_loss_novel"],
-        description="registered probe names (see mda_augment.units.probes)")
-    n_random: int = Field(32, ge=1, description="repeated-random-token sequences")
-    n_natural: int = Field(128, ge=1, description="held-out natural sequences (ICL needs >= 128)")
-    seed: int = Field(1234, description="seeds the random probe tokens (fixed over training)")
-
-
-class TrainConfig(StrictModel):
-    """Everything that defines one training run."""
-
-    preset: str = Field(description="model scale: nano, tiny, pythia-14m ... pythia-160m")
-    corpus: Path = Field(description="packed corpus directory (mda-augment pack)")
-    out: Path = Field(description="run directory, e.g. runs/NAME")
-    steps: int = Field(ge=1, description="optimizer steps")
-    seed: int = Field(0, description="seeds model init (data order is the corpus's)")
     global_batch: int | None = Field(None, ge=1, description="sequences per step (all devices)")
     micro_batch: int | None = Field(None, ge=1, description="sequences per forward pass per device")
-    lr: float | None = Field(None, gt=0)
+    lr: float | None = Field(None, gt=0, description="peak learning rate (default: the preset's)")
     warmup_steps: int | None = Field(None, ge=0, description="default: preset warmup_frac x steps")
     schedule: Literal["cosine", "constant"] | None = None
     min_lr_ratio: float = Field(0.1, ge=0, le=1, description="cosine floor as a share of peak")
@@ -56,6 +43,16 @@ class TrainConfig(StrictModel):
     flush_every_s: float = Field(15.0, gt=0, description="write logs at least this often")
     progress: bool = True
 
+
+class TrainConfig(TrainOptions):
+    """Everything that defines one training run."""
+
+    preset: str = Field(description="model scale: nano, tiny, pythia-14m ... pythia-160m")
+    corpus: Path = Field(description="packed corpus directory (mda-augment pack)")
+    out: Path = Field(description="run directory, e.g. runs/NAME")
+    steps: int = Field(ge=1, description="optimizer steps")
+    seed: int = Field(0, description="seeds model init (data order is the corpus's)")
+
     @model_validator(mode="after")
     def _fill_from_preset(self) -> TrainConfig:
         preset = get_preset(self.preset)  # raises ConfigError on an unknown name
@@ -70,3 +67,31 @@ class TrainConfig(StrictModel):
             raise ValueError(f"global_batch {self.global_batch} is not a multiple of "
                              f"micro_batch {self.micro_batch}")
         return self
+
+
+class TrainGridConfig(StrictModel):
+    """The ``train`` stage: baseline runs of every scale x seed on the packed corpus."""
+
+    scales: list[str] = Field(default_factory=lambda: ["nano"], min_length=1,
+                              description="model presets: " + ", ".join(PRESETS))
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, description="model init seeds")
+    steps: int = Field(2000, ge=1, le=10_000_000, description="optimizer steps per run (equal token budget)")
+    jobs: int = Field(2, ge=1, description="runs trained at the same time (one thread each)")
+    options: TrainOptions = Field(default_factory=TrainOptions, description="optimisation and evaluation settings")
+
+    @field_validator("scales")
+    @classmethod
+    def _known_presets(cls, v: list[str]) -> list[str]:
+        unknown = [s for s in v if s not in PRESETS]
+        if unknown:
+            raise ValueError(f"unknown model preset {unknown[0]!r}; use one of {', '.join(PRESETS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("a scale is listed twice")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError("a seed is listed twice")
+        return v

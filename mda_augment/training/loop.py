@@ -32,6 +32,7 @@ from ..units.evaluate import UnitEvaluator
 from . import rundir
 from .config import TrainConfig
 from .logs import ParquetLog
+from .progress import ProgressWriter
 from .schedule import checkpoint_steps, lr_at
 
 METRICS_SCHEMA = {"step": pl.Int64, "tokens": pl.Int64, "loss": pl.Float64, "lr": pl.Float64,
@@ -180,7 +181,9 @@ class Trainer:
                          "sequences_consumed": step * self.cfg.global_batch,
                          "global_batch": self.cfg.global_batch, "corpus": self.record["corpus"]}
                 rundir.save_checkpoint(self.out, step, self.raw_model, self.optimizer, state)
-            self.units.append(self.evaluator.evaluate(self.raw_model, step))
+            rows = self.evaluator.evaluate(self.raw_model, step)
+            self.progress.eval_rows(rows)
+            self.units.append(rows)
             self.units.flush()
         self.acc.wait_for_everyone()
 
@@ -189,6 +192,7 @@ class Trainer:
         cfg = self.cfg
         tokens_per_step = cfg.global_batch * self.corpus.seq_len
         bar = tqdm(total=cfg.steps, initial=self.state.step, unit="step", disable=not (cfg.progress and self.acc.is_main_process))
+        self.progress = ProgressWriter(self.out, cfg.steps, self.state.step)
         last_flush = time.monotonic()
         for step in range(self.state.step, cfg.steps):
             self._checkpoint_and_eval(step)
@@ -199,12 +203,17 @@ class Trainer:
             self.metrics.append([{"step": step, "tokens": self.state.tokens, "loss": loss,
                                   "lr": self.lr(step), "tokens_per_s": rate}])
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate:,.0f}")
+            score = "-" if self.progress.score is None else f"{self.progress.score:.3f}"
+            bar.set_postfix(loss=f"{loss:.3f}", prefix_matching=score, tok_s=f"{rate:,.0f}")
+            if self.acc.is_main_process:
+                self.progress.update(step + 1, loss, rate)
             if time.monotonic() - last_flush > cfg.flush_every_s and self.acc.is_main_process:
                 self.metrics.flush()
                 last_flush = time.monotonic()
         self._checkpoint_and_eval(cfg.steps)
         bar.close()
+        if self.acc.is_main_process:
+            self.progress.update(cfg.steps, None, force=True)
         if self.acc.is_main_process:
             self.metrics.flush()
             atomic_write_json(self.out / MARKER, {"steps": cfg.steps, "tokens": self.state.tokens})

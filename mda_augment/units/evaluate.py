@@ -17,7 +17,7 @@ from transformers import GPTNeoXForCausalLM
 
 from ..corpus.packed import PackedCorpus
 from ..errors import DataError
-from ..training.config import UnitsConfig
+from .config import UnitsConfig
 from . import scores
 from .probes import SOURCES, SourceOutputs, get_probes, probe_token_pool, repeated_random
 

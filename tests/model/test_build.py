@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from mda_augment.errors import ConfigError, EnvironmentUnavailable
-from mda_augment.model import build_model, count_parameters, get_preset, load_pythia, padded_vocab
+from mda_augment.model.build import build_model, count_parameters, load_pythia
+from mda_augment.model.presets import get_preset, padded_vocab
 from mda_augment.model.build import NoMLP
 
 

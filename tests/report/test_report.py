@@ -1,103 +1,83 @@
-"""The HTML report: built from real stage artifacts, self-contained, and it renders in Chromium."""
+"""The HTML report, built from artifacts the real stages wrote (the tiny pipeline)."""
 
 from __future__ import annotations
 
-import json
+import re
 import shutil
 import subprocess
 
 import matplotlib
+import pytest
+
+from mda_augment.report.html import signed_pct
+from mda_augment.report.stage import sections, write_report
 
 matplotlib.use("Agg")
-import matplotlib.image as mpimg  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-import pytest  # noqa: E402
-
-from mda_augment.experiments.runner import ExperimentConfig, summarize_results  # noqa: E402
-from mda_augment.report.html import write_report  # noqa: E402
 
 
-def fake_run(root, gain: float):
-    """A run root whose experiment results are made here (3 seeds, baseline vs synthetic)."""
-    exp = root / "experiment"
-    exp.mkdir(parents=True)
-    rows = []
-    for variant, bonus in (("baseline", 0.0), ("synthetic", gain)):
-        for seed in range(3):
-            rows.append({"variant": variant, "scale": "nano", "seed": seed,
-                         "emergence_step": 1000.0 - 300 * bonus - 10 * seed, "area": 0.1 + bonus / 5,
-                         "score_at_fixed_step": 0.2 + bonus * 0.2 + 0.01 * seed, "final_score": 0.5,
-                         "icl": 0.3, "heldout_loss": 4.0 + 0.001 * seed})
-    cfg = ExperimentConfig(steps=2000)
-    summarize_results(pl.DataFrame(rows), cfg).write_parquet(exp / "summary.parquet")
-    (exp / "experiment.json").write_text(json.dumps(cfg.model_dump(mode="json")))
-    fig, ax = plt.subplots()
-    ax.plot(np.arange(10), np.linspace(0, 0.6, 10), label="baseline")
-    ax.legend()
-    fig.savefig(exp / "curves-nano.png")
-    plt.close(fig)
-    (root / "attribution").mkdir()
-    (root / "attribution" / "summary.json").write_text(json.dumps({"top10_mass_share": 0.48, "n_scored": 4000}))
-    pl.DataFrame({"text": ["<item id='a1'>x</item><item id='a1'>"]}).write_parquet(root / "attribution" / "top.parquet")
-    (root / "recipe.json").write_text(json.dumps({"name": root.name, "pack": {"seq_len": 128}}))
-    return root
+def test_every_stage_of_the_run_has_a_section_with_content(pipeline_run):
+    root, _, _ = pipeline_run
+    found = {s.title: s.html for s in sections(root)}
+    for title in ("Corpus", "Packed corpus", "Baseline runs", "Attribution (influence on the target head)",
+                  "Clusters of high-influence samples", "Generators extracted per cluster", "Synthetic documents",
+                  "Experiment (paired with the baseline, 95% CI)", "Recipe (resolved)"):
+        assert title in found, title
+        assert "could not be rendered" not in found[title], found[title][:300]
+        assert len(re.sub(r"<[^>]+>", "", found[title]).strip()) > 40, title
 
 
-def test_single_run_report_is_self_contained_with_headline(tmp_path):
-    root = fake_run(tmp_path / "quick", gain=0.5)
-    out = write_report([root])
-    text = out.read_text()
-    assert "data:image/png;base64," in text and "<img" in text
-    assert "synthetic</b> at <b>nano" in text and "% vs baseline" in text
-    assert "top10_mass_share" in text and "item id=&#x27;a1&#x27;" in text
-    assert "Clusters of high-influence samples" in text and "not produced by this run" in text
-    assert 'src="http' not in text  # nothing fetched from elsewhere
+def test_report_shows_top_samples_with_documents_and_the_cluster_table(pipeline_run):
+    root, _, _ = pipeline_run
+    text = (root / "report" / "report.html").read_text()
+    assert "Top-influence training sequences" in text and "<td class=\"text\">" in text
+    attribution = next(s.html for s in sections(root) if s.title.startswith("Attribution"))
+    assert re.search(r"[0-9a-f]{16}", attribution)  # document ids of the top sequences
+    clusters = next(s.html for s in sections(root) if s.title.startswith("Clusters"))
+    assert "influence mass share" in clusters and clusters.count("<tr>") >= 3  # header + 2 clusters
+    assert "data:image/png;base64," in text and 'src="http' not in text
 
 
-def test_side_by_side_report_has_every_run(tmp_path):
-    a = fake_run(tmp_path / "ratio2", gain=0.2)
-    b = fake_run(tmp_path / "ratio10", gain=0.8)
-    text = write_report([a, b], tmp_path / "cmp.html").read_text()
-    assert "ratio2" in text and "ratio10" in text and text.count("<img") >= 2
+def test_side_by_side_report_has_every_run(pipeline_run, tmp_path):
+    root, _, _ = pipeline_run
+    copy = tmp_path / "t2"
+    shutil.copytree(root, copy, symlinks=True)
+    text = write_report([root, copy], tmp_path / "cmp.html").read_text()
+    assert "t: Experiment" in text and "t2: Experiment" in text
 
 
-def test_report_renders_in_headless_chromium(tmp_path):
+def test_report_renders_in_headless_chromium(pipeline_run, tmp_path):
+    import matplotlib.image as mpimg
+
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("chromium is not installed (Debian package 'chromium'; `make test` installs it as root)")
-    out = write_report([fake_run(tmp_path / "quick", gain=0.5)])
+    root, _, _ = pipeline_run
     shot = tmp_path / "shot.png"
     subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600",
-                    f"--screenshot={shot}", out.as_uri()], check=True, capture_output=True, timeout=90)
+                    f"--screenshot={shot}", (root / "report" / "report.html").as_uri()],
+                   check=True, capture_output=True, timeout=90)
     pixels = mpimg.imread(shot)[..., :3]  # (height, width, rgb) in [0, 1]
     assert pixels.shape[0] >= 1000
-    inked = (pixels.mean(axis=2) < 0.9).mean()
-    assert inked > 0.02  # text, tables and the plot are drawn, not a blank page
-    blue = ((pixels[..., 2] > 0.6) & (pixels[..., 0] < 0.4)).mean()
-    assert blue > 0.0005  # the matplotlib line / headline border actually rendered
-    shutil.copy(shot, tmp_path.parent / "last-report-screenshot.png")
+    assert (pixels.mean(axis=2) < 0.9).mean() > 0.02  # text, tables and plots are drawn, not a blank page
+    assert ((pixels[..., 2] > 0.6) & (pixels[..., 0] < 0.4)).mean() > 0.0005  # the headline border, plot lines
 
 
-def test_report_verb_writes_side_by_side_page(tmp_path):
+def test_report_verb_writes_the_page_and_refuses_a_missing_root(pipeline_run, tmp_path):
     from typer.testing import CliRunner
 
     from mda_augment.cli import app
 
-    a, b = fake_run(tmp_path / "a", 0.1), fake_run(tmp_path / "b", 0.4)
-    result = CliRunner().invoke(app, ["report", str(a), str(b), "--out", str(tmp_path / "c.html")])
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "c.html").read_text().count("<h3>") >= 2
+    root, _, _ = pipeline_run
+    ok = CliRunner().invoke(app, ["report", str(root), "--out", str(tmp_path / "r.html")])
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "r.html").read_text().count("<h2>") >= 8
+    bad = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
+    assert bad.exit_code == 2 and "not a run root" in bad.output and "Traceback" not in bad.output
 
 
-def test_headline_colours_a_change_only_when_its_ci_excludes_zero():
-    from mda_augment.report.html import _signed
-
-    significant = {"rel_change_pct": 30.0, "diff_ci_low": 0.01, "diff_ci_high": 0.2}
-    spanning = {"rel_change_pct": 120.0, "diff_ci_low": -0.4, "diff_ci_high": 0.7}
-    assert _signed(significant) == '<span class="pos">+30.0</span>'
-    assert _signed(significant, higher_is_better=False) == '<span class="neg">+30.0</span>'
-    assert _signed(spanning) == "+120.0"
+def test_a_change_is_coloured_only_when_its_ci_excludes_zero():
+    assert signed_pct(30.0, 0.01, 0.2) == '<span class="pos">+30.0</span>'
+    assert signed_pct(30.0, 0.01, 0.2, higher_is_better=False) == '<span class="neg">+30.0</span>'
+    assert signed_pct(120.0, -0.4, 0.7) == "+120.0"

@@ -11,7 +11,8 @@ import torch
 
 from mda_augment.corpus.packed import PackedCorpus
 from mda_augment.errors import ConfigError
-from mda_augment.model import build_model, get_preset
+from mda_augment.model.build import build_model
+from mda_augment.model.presets import get_preset
 from mda_augment.training.config import UnitsConfig
 from mda_augment.units import scores
 from mda_augment.units.evaluate import UnitEvaluator
