@@ -28,9 +28,9 @@ _URI_LINE = re.compile(r"^'(?P<uri>[^']+)' (?P<file>\S+) (?P<size>\d+) (?P<hash>
 class AptFailed(EnvironmentUnavailable):
     """``apt-get`` failed; ``package`` is the package apt complained about, when it said."""
 
-    def __init__(self, message: str, detail: str, package: str | None):
+    def __init__(self, message: str, apt_error: str, package: str | None):
         super().__init__(message)
-        self.detail = detail
+        self.apt_error = apt_error  # apt's own first error line
         self.package = package
 
 
@@ -57,7 +57,7 @@ def _run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProces
         raise EnvironmentUnavailable(f"minipile: {NO_APT}") from None
 
 
-def _last_error(stderr: str) -> str:
+def _first_error(stderr: str) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.startswith("E:")]
     return (errors or lines or ["unknown error"])[0]
@@ -67,14 +67,11 @@ def _with_update_retry(args: list[str], cwd: Path | None = None) -> subprocess.C
     """Run an apt-get command; on failure, as root, ``apt-get update`` and run it once more."""
     proc = _run(args, cwd)
     if proc.returncode != 0 and is_root():
-        update = _run(["apt-get", "update", "-qq"])
-        if update.returncode != 0:
-            raise AptFailed(f"minipile: apt-get update failed ({_last_error(update.stderr)}); "
-                            "check the network and /etc/apt/sources.list", update.stderr, None)
+        update_lists()
         proc = _run(args, cwd)
     if proc.returncode == 0:
         return proc
-    last = _last_error(proc.stderr)
+    last = _first_error(proc.stderr)
     match = _PACKAGE_IN_ERROR.search(last)
     package = (match.group(1) or match.group(2)) if match else None
     if is_root():
@@ -83,7 +80,7 @@ def _with_update_retry(args: list[str], cwd: Path | None = None) -> subprocess.C
     else:
         message = (f"minipile: `{' '.join(args[:2])}` failed ({last}); the package lists are "
                    "probably stale: run `sudo apt-get update`, then rerun")
-    raise AptFailed(message, proc.stderr, package)
+    raise AptFailed(message, last, package)
 
 
 def download(specs: list[str], cache: Path) -> None:
@@ -112,8 +109,9 @@ def update_lists() -> None:
     if is_root():
         proc = _run(["apt-get", "update", "-qq"])
         if proc.returncode != 0:
-            raise AptFailed(f"minipile: apt-get update failed ({_last_error(proc.stderr)}); "
-                            "check the network and /etc/apt/sources.list", proc.stderr, None)
+            last = _first_error(proc.stderr)
+            raise AptFailed(f"minipile: apt-get update failed ({last}); check the network and "
+                            "/etc/apt/sources.list", last, None)
 
 
 def architecture() -> str | None:

@@ -129,7 +129,7 @@ def fetch_locked(packages: list[str], pins: dict[str, dict], cache: Path, lock: 
         apt.download([f"{p}={pins[p]['version']}" for p in missing], cache)
     except apt.AptFailed as err:
         if err.package in pins:
-            raise _unserved(err.package, pins[err.package], lock, apt._last_error(err.detail)) from None
+            raise _unserved(err.package, pins[err.package], lock, err.apt_error) from None
         raise
     for p in missing:
         found[p] = _cached_version(cache, p, pins[p])

@@ -7,6 +7,11 @@ chunks at line boundaries. Sampling is deterministic under a size knob: each kin
 budget (``target_mb`` x its weight), split fairly among the packages that supply it
 (water-filling), and within a package the chunks with the smallest seeded hash are kept, i.e. a
 uniform sample that does not depend on file order. Exact duplicates are dropped by content id.
+
+Same packages + same config = same corpus. ``lock`` pins the packages (version and sha256 per
+package, :mod:`lock`; ``write_lock`` writes one from the archive's current lists), and
+``config.json`` records under ``fingerprint`` every ``.deb`` read (package, version, sha256),
+the lock's sha256 and the store's ``content_sha256``.
 """
 
 from __future__ import annotations
@@ -27,10 +32,10 @@ from ..config import StrictModel
 from ..errors import ConfigError
 from . import apt
 from .debian import Member, deb_info, iter_package_files, package_name
-from .fingerprint import file_sha256
-from .lock import fetch, fetch_locked, read_lock, resolve_lock_path, save_lock, verify
 from .decoding import decode
+from .fingerprint import file_sha256
 from .kinds import KINDS, classify
+from .lock import fetch, fetch_locked, read_lock, resolve_lock_path, save_lock, verify
 from .schema import Document
 from .store import StoreWriter
 
