@@ -6,6 +6,11 @@ from the child's stdout against a wall-clock deadline and the output caps. Any v
 the call: the child's whole session is killed, then every process still owned by the call's
 private uid (which catches processes that left the session), and a :class:`SandboxResult`
 with the reason is returned. Nothing a generator does raises in the tool.
+
+The tool being killed (``kill -9``, OOM killer) ends the call too: the child dies with its
+parent and takes its PID namespace with it (see ``_child/runner.py``), and stops itself at
+``timeout_s + WALL_GRACE_S`` should the tool stop reading. The work directory it leaves is
+removed by the next call on the machine (:func:`isolation.clear_stale_workdirs`).
 """
 
 from __future__ import annotations
