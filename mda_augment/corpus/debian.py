@@ -13,18 +13,25 @@ import gzip
 import io
 import lzma
 import os
-import subprocess
+import re
 import tarfile
 import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError, EnvironmentUnavailable
+from .fingerprint import file_sha256
 
 AR_MAGIC = b"!<arch>\n"
 MAX_MEMBER_BYTES = 64 * 1024 * 1024  # a single text file larger than this is skipped
 NESTED_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2")
+_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):[ \t]*(.*?)\s*$", re.MULTILINE)
+# what a damaged archive raises from tarfile/zipfile/lzma/gzip/bz2 (bz2 raises OSError)
+_ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, lzma.LZMAError, zlib.error, EOFError,
+                   OSError, ValueError)
 
 
 @dataclass
@@ -35,36 +42,97 @@ class Member:
     data: bytes
 
 
-def ar_members(path: str | os.PathLike) -> Iterator[tuple[str, bytes]]:
-    """Yield ``(name, bytes)`` for each member of an ``ar`` archive."""
-    with open(path, "rb") as f:
-        if f.read(8) != AR_MAGIC:
-            raise DataError(f"{path}: not a Debian package (no ar magic); pass a .deb file")
-        while True:
-            header = f.read(60)
-            if len(header) < 60:
-                return
-            name = header[:16].decode("ascii").strip().rstrip("/")
+def _ar_headers(f, path: str | os.PathLike) -> Iterator[tuple[str, int]]:
+    """Yield ``(name, size)`` per ``ar`` member, leaving ``f`` at the member's data.
+
+    The next header is found by seeking, so a caller may read a member, or not: the control
+    member of a 80 MB package is reached without reading its data member.
+    """
+    damaged = f"{path}: damaged Debian package (%s); delete it so it is downloaded again"
+    if f.read(8) != AR_MAGIC:
+        raise DataError(f"{path}: not a Debian package (no ar magic); pass a .deb file")
+    while True:
+        header = f.read(60)
+        if not header:
+            return
+        if len(header) < 60 or header[58:60] != b"`\n":
+            raise DataError(damaged % "bad ar header")
+        try:
             size = int(header[48:58].decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            raise DataError(damaged % "bad ar member size") from None
+        start = f.tell()
+        yield header[:16].decode("ascii", "replace").strip().rstrip("/"), size
+        f.seek(start + size + size % 2)  # members are 2-byte aligned
+
+
+def ar_members(path: str | os.PathLike, names: tuple[str, ...] = ()) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(name, bytes)`` for each member of an ``ar`` archive (only those whose name
+    starts with one of ``names``, when given)."""
+    with open(path, "rb") as f:
+        for name, size in _ar_headers(f, path):
+            if names and not name.startswith(names):
+                continue
             data = f.read(size)
-            if size % 2:
-                f.read(1)  # members are 2-byte aligned
+            if len(data) < size:
+                raise DataError(f"{path}: truncated Debian package; delete it so it is downloaded again")
             yield name, data
 
 
+def _open_tar(deb: str | os.PathLike, name: str, data: bytes) -> tarfile.TarFile:
+    """A ``tar`` member (``data.tar.*``/``control.tar.*``), any compression Debian uses."""
+    if name.endswith(".zst"):
+        try:
+            import zstandard
+        except ImportError:
+            raise EnvironmentUnavailable(f"{deb}: {name} needs `pip install zstandard`") from None
+        data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+        return tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+    return tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+
+
 def _data_tar(deb: str | os.PathLike) -> tarfile.TarFile:
-    for name, data in ar_members(deb):
-        if not name.startswith("data.tar"):
-            continue
-        if name.endswith(".zst"):
-            try:
-                import zstandard
-            except ImportError:
-                raise EnvironmentUnavailable(f"{deb}: data.tar.zst needs `pip install zstandard`") from None
-            data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
-            return tarfile.open(fileobj=io.BytesIO(data), mode="r:")
-        return tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+    for name, data in ar_members(deb, ("data.tar",)):
+        return _open_tar(deb, name, data)
     raise DataError(f"{deb}: no data.tar member; the .deb is damaged, delete it to re-download")
+
+
+@dataclass(frozen=True)
+class DebInfo:
+    """What identifies a package file: its control fields and the file's sha256."""
+
+    package: str
+    version: str
+    architecture: str
+    sha256: str
+    file: str
+
+    def pin(self) -> dict:
+        return {"version": self.version, "architecture": self.architecture, "sha256": self.sha256,
+                "file": self.file}
+
+
+def control_fields(deb: str | os.PathLike) -> dict[str, str]:
+    """``Package``, ``Version``, ``Architecture`` ... from the package's ``control`` file."""
+    try:
+        for name, data in ar_members(deb, ("control.tar",)):
+            with _open_tar(deb, name, data) as tf:
+                for info in tf:
+                    if info.isfile() and info.name.removeprefix("./") == "control":
+                        text = tf.extractfile(info).read().decode("utf-8", "replace")
+                        return dict(_FIELD_RE.findall(text))
+    except _ARCHIVE_ERRORS as err:
+        raise DataError(f"{deb}: damaged control archive ({err}); delete it to re-download") from None
+    raise DataError(f"{deb}: no control file; the .deb is damaged, delete it to re-download")
+
+
+def deb_info(deb: str | os.PathLike) -> DebInfo:
+    """Package name, version, architecture and sha256 of a ``.deb`` file."""
+    fields = control_fields(deb)
+    if "Package" not in fields or "Version" not in fields:
+        raise DataError(f"{deb}: control file lacks Package/Version; the .deb is damaged")
+    return DebInfo(fields["Package"], fields["Version"], fields.get("Architecture", "all"),
+                   file_sha256(deb), Path(deb).name)
 
 
 def _decompress(path: str, data: bytes) -> tuple[str, bytes]:
@@ -74,82 +142,69 @@ def _decompress(path: str, data: bytes) -> tuple[str, bytes]:
             return path[:-3], gzip.decompress(data)
         if path.endswith(".xz") and not path.endswith(NESTED_SUFFIXES):
             return path[:-3], lzma.decompress(data)
-    except (OSError, lzma.LZMAError, EOFError):
+    except (OSError, lzma.LZMAError, EOFError, zlib.error):
         return path, data
     return path, data
 
 
-def _nested(path: str, data: bytes) -> Iterator[Member]:
-    """Members of an archive inside the package (kernel source tarball, JDK src.zip)."""
-    if path.endswith(".zip"):
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            for info in zf.infolist():
-                if not info.is_dir() and info.file_size <= MAX_MEMBER_BYTES:
+def _nested(path: str, data: bytes, skipped: Counter) -> Iterator[Member]:
+    """Members of an archive inside the package (kernel source tarball, JDK src.zip); a
+    damaged nested archive is skipped and counted, the members read before it are kept."""
+    try:
+        if path.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                for info in zf.infolist():
+                    if info.is_dir():
+                        continue
+                    if info.file_size > MAX_MEMBER_BYTES:
+                        skipped[f"member over {MAX_MEMBER_BYTES >> 20} MiB"] += 1
+                        continue
                     yield Member(f"{path}!/{info.filename}", zf.read(info))
-        return
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
-        for info in tf:
-            if info.isfile() and info.size <= MAX_MEMBER_BYTES:
+            return
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
+            for info in tf:
+                if not info.isfile():
+                    continue
+                if info.size > MAX_MEMBER_BYTES:
+                    skipped[f"member over {MAX_MEMBER_BYTES >> 20} MiB"] += 1
+                    continue
                 fobj = tf.extractfile(info)
                 if fobj is not None:
                     yield Member(f"{path}!/{info.name}", fobj.read())
+    except _ARCHIVE_ERRORS:
+        skipped["damaged nested archive"] += 1
 
 
-def iter_package_files(deb: str | os.PathLike, nested: bool = True) -> Iterator[Member]:
-    """Every regular file in a package's data archive, decompressed, nested archives opened."""
-    with _data_tar(deb) as tf:
-        for info in tf:
-            if not info.isfile():
-                continue
-            fobj = tf.extractfile(info)
-            if fobj is None:
-                continue
-            name = info.name.removeprefix("./")
-            if nested and name.endswith((*NESTED_SUFFIXES, "src.zip")):
-                yield from _nested(name, fobj.read())
-                continue
-            if info.size > MAX_MEMBER_BYTES:
-                continue
-            path, data = _decompress(name, fobj.read())
-            yield Member(path, data)
+def iter_package_files(deb: str | os.PathLike, nested: bool = True,
+                       skipped: Counter | None = None) -> Iterator[Member]:
+    """Every regular file in a package's data archive, decompressed, nested archives opened.
+
+    Members over :data:`MAX_MEMBER_BYTES` and damaged nested archives are counted in
+    ``skipped``; a damaged package raises one :class:`DataError` naming the file.
+    """
+    skipped = Counter() if skipped is None else skipped
+    try:
+        with _data_tar(deb) as tf:
+            for info in tf:
+                if not info.isfile():
+                    continue
+                fobj = tf.extractfile(info)
+                if fobj is None:
+                    continue
+                name = info.name.removeprefix("./")
+                if nested and name.endswith((*NESTED_SUFFIXES, "src.zip")):
+                    yield from _nested(name, fobj.read(), skipped)
+                    continue
+                if info.size > MAX_MEMBER_BYTES:
+                    skipped[f"member over {MAX_MEMBER_BYTES >> 20} MiB"] += 1
+                    continue
+                path, data = _decompress(name, fobj.read())
+                yield Member(path, data)
+    except _ARCHIVE_ERRORS as err:
+        raise DataError(f"{deb}: damaged data archive ({type(err).__name__}: {err}); "
+                        "delete the file so it is downloaded again") from None
 
 
 def package_name(deb: str | os.PathLike) -> str:
     """Package name from a ``NAME_VERSION_ARCH.deb`` file name."""
     return Path(deb).name.split("_", 1)[0]
-
-
-def download(packages: list[str], cache_dir: str | os.PathLike) -> dict[str, Path]:
-    """``apt-get download`` the packages not yet in ``cache_dir``; return name -> .deb path.
-
-    The cache is reused across runs: a package whose ``.deb`` is present is not fetched again.
-    """
-    cache = Path(cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
-    missing = [p for p in packages if not _cached(cache, p)]
-    if missing:
-        _apt_download(missing, cache)
-    found = {p: _cached(cache, p) for p in packages}
-    absent = [p for p, path in found.items() if path is None]
-    if absent:
-        raise EnvironmentUnavailable(f"apt-get download did not produce {', '.join(absent)}; check the package names")
-    return found  # type: ignore[return-value]
-
-
-def _cached(cache: Path, package: str) -> Path | None:
-    hits = sorted(cache.glob(f"{package}_*.deb"))
-    return hits[-1] if hits else None
-
-
-def _apt_download(packages: list[str], cache: Path) -> None:
-    hint = "build the corpus with another reader instead (`mda-augment corpus read --help`)"
-    try:
-        proc = subprocess.run(["apt-get", "download", "-q", *packages], cwd=cache, capture_output=True, text=True)
-        if proc.returncode != 0 and "Unable to locate" in proc.stderr and os.geteuid() == 0:
-            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True)
-            proc = subprocess.run(["apt-get", "download", "-q", *packages], cwd=cache, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise EnvironmentUnavailable(f"minipile: apt-get is not available on this machine; {hint}") from None
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise EnvironmentUnavailable(f"minipile: apt-get download failed ({last}); {hint}")

@@ -7,6 +7,11 @@ chunks at line boundaries. Sampling is deterministic under a size knob: each kin
 budget (``target_mb`` x its weight), split fairly among the packages that supply it
 (water-filling), and within a package the chunks with the smallest seeded hash are kept, i.e. a
 uniform sample that does not depend on file order. Exact duplicates are dropped by content id.
+
+Same packages + same config = same corpus. ``lock`` pins the packages (version and sha256 per
+package, :mod:`lock`; ``write_lock`` writes one from the archive's current lists), and
+``config.json`` records under ``fingerprint`` every ``.deb`` read (package, version, sha256),
+the lock's sha256 and the store's ``content_sha256``.
 """
 
 from __future__ import annotations
@@ -24,9 +29,13 @@ from tqdm import tqdm
 
 from ..artifacts import building
 from ..config import StrictModel
-from .debian import Member, download, iter_package_files, package_name
+from ..errors import ConfigError
+from . import apt
+from .debian import Member, deb_info, iter_package_files, package_name
 from .decoding import decode
+from .fingerprint import file_sha256
 from .kinds import KINDS, classify
+from .lock import fetch, fetch_locked, read_lock, resolve_lock_path, save_lock, verify
 from .schema import Document
 from .store import StoreWriter
 
@@ -51,6 +60,9 @@ DEFAULT_WEIGHTS = {
 _LICENSE_RE = re.compile(r"^License:\s*(\S.*)$", re.MULTILINE)
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("MDA_CACHE", Path.home() / ".cache" / "mda-augment")) / "debs"
 
@@ -67,6 +79,9 @@ class MinipileConfig(StrictModel):
     packages: list[str] | None = Field(None, description="override the profile's package list")
     local_debs: list[Path] = Field(default_factory=list, description="extra .deb files to read (no download)")
     cache_dir: Path | None = Field(None, description="where .deb files are cached (default ~/.cache/mda-augment/debs)")
+    lock: Path | None = Field(None, description="lock file pinning each package's version and sha256 "
+                              "(e.g. recipes/minipile-small.lock.json; relative paths also resolve "
+                              "against the repository); null: the newest cached or served version")
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS), description="byte share per kind")
 
     @field_validator("weights")
@@ -159,7 +174,8 @@ def _read_package(deb: Path, cfg: MinipileConfig, budgets: dict[str, int], seen:
     """Offer every chunk of one package to the (kind, package) reservoirs; return its license."""
     pkg = package_name(deb)
     license_ = f"see /usr/share/doc/{pkg}/copyright"
-    for member in iter_package_files(deb):
+    members: Counter = Counter()
+    for member in iter_package_files(deb, skipped=members):
         if member.path.endswith(f"usr/share/doc/{pkg}/copyright"):
             license_ = license_of(member) or license_
             continue
@@ -186,22 +202,85 @@ def _read_package(deb: Path, cfg: MinipileConfig, budgets: dict[str, int], seen:
             if key not in reservoirs:
                 reservoirs[key] = _Reservoir(budgets[kind])
             reservoirs[key].offer(_rank(cfg.seed, doc.id), doc)
+    for reason, count in members.items():
+        skipped[f"{pkg}: {reason}"] += count
     return license_
 
 
+def package_list(cfg: MinipileConfig) -> list[str]:
+    return cfg.packages if cfg.packages is not None else PROFILES[cfg.profile]
+
+
+def lock_file(cfg: MinipileConfig) -> Path | None:
+    """The configured lock file, resolved (see :func:`lock.resolve_lock_path`)."""
+    if cfg.lock is None:
+        return None
+    path = resolve_lock_path(cfg.lock, REPO_ROOT)
+    if not path.is_file():
+        raise ConfigError(f"minipile.lock: {cfg.lock} not found; write one with write_lock "
+                          "(CLI: mda-augment corpus lock) or set lock: null")
+    return path
+
+
 def resolve_debs(cfg: MinipileConfig) -> list[Path]:
-    packages = cfg.packages if cfg.packages is not None else PROFILES[cfg.profile]
-    debs = list(download(packages, cfg.cache_dir or default_cache_dir()).values()) if packages else []
-    return debs + [Path(p) for p in cfg.local_debs]
+    """The ``.deb`` files to read: the package list (pinned by the lock, if any), fetched
+    into the cache as needed, then ``local_debs`` (verified against the lock when it pins them)."""
+    packages = package_list(cfg)
+    cache = Path(cfg.cache_dir or default_cache_dir())
+    lock = lock_file(cfg)
+    if lock is None:
+        debs = list(fetch(packages, cache).values()) if packages else []
+        return debs + [Path(p) for p in cfg.local_debs]
+    pins = read_lock(lock)
+    debs = list(fetch_locked(packages, pins, cache, lock).values()) if packages else []
+    for local in map(Path, cfg.local_debs):
+        name = package_name(local)
+        if name in pins:
+            verify(local, name, pins[name], lock)
+        debs.append(local)
+    return debs
+
+
+def write_lock(cfg: MinipileConfig, path: str | os.PathLike, *, update: bool | None = None) -> Path:
+    """Pin the versions the archive serves now for ``cfg``'s package list into a lock file.
+
+    Reads the package lists only (``apt-get download --print-uris``: file, size and the sha256
+    from the signed index); nothing is downloaded. ``update`` (default: when root) runs
+    ``apt-get update`` first, so the lock pins what the archive serves today, not what stale
+    lists remember.
+    """
+    if update if update is not None else apt.is_root():
+        apt.update_lists()
+    packages = package_list(cfg)
+    served = apt.archive_files(packages)
+    absent = [p for p in packages if p not in served]
+    if absent:
+        raise ConfigError(f"minipile: the archive lists no {', '.join(absent)}; fix the package list")
+    pins = {p: {"version": f.version, "architecture": f.architecture, "sha256": f.sha256,
+                "file": f.file, "size": f.size} for p, f in served.items()}
+    note = (f"minipile {'packages' if cfg.packages is not None else 'profile ' + cfg.profile}; "
+            "refresh with minipile.write_lock (CLI: mda-augment corpus lock)")
+    return save_lock(Path(path), pins, note)
+
+
+def deb_fingerprints(debs: list[Path]) -> list[dict]:
+    """Package, version, architecture, file name and sha256 of every ``.deb`` read."""
+    return [{"package": i.package, **i.pin()} for i in map(deb_info, debs)]
 
 
 def build_minipile(out: str | os.PathLike, cfg: MinipileConfig, *, overwrite: bool = False) -> Path:
     """Build the minipile document store in ``out`` (skipped when already complete)."""
     out = Path(out)
-    with building(out, config=cfg, overwrite=overwrite) as tmp:
+    # building() writes the config when the build succeeds, so the fingerprint filled in
+    # below (the exact inputs and the content hash of the result) lands in config.json.
+    record = {**cfg.model_dump(mode="json"), "fingerprint": {}}
+    with building(out, config=record, overwrite=overwrite) as tmp:
         if tmp is None:
             return out
         debs = resolve_debs(cfg)
+        record["fingerprint"]["debs"] = deb_fingerprints(debs)
+        lock = lock_file(cfg)
+        record["fingerprint"]["lock"] = {"path": str(lock), "sha256": file_sha256(lock)} if lock else None
         total = sum(cfg.weights.values())
         budgets = {k: int(cfg.target_mb * 1024 * 1024 * w / total) for k, w in cfg.weights.items() if w > 0}
         reservoirs: dict[tuple[str, str], _Reservoir] = {}
@@ -219,5 +298,6 @@ def build_minipile(out: str | os.PathLike, cfg: MinipileConfig, *, overwrite: bo
                 for doc in reservoirs[(kind, pkg)].take(alloc):
                     doc.license = licenses[pkg]
                     writer.add(doc)
-        writer.close(skipped={"total": sum(skipped.values()), "reasons": dict(sorted(skipped.items()))})
+        comp = writer.close(skipped={"total": sum(skipped.values()), "reasons": dict(sorted(skipped.items()))})
+        record["fingerprint"]["content_sha256"] = comp["content_sha256"]
     return out

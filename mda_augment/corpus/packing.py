@@ -9,6 +9,9 @@ Artifact layout (a directory, built atomically)::
     heldout_index.parquet
     tokenizer/          the tokenizer used (tokenizer.json, tok.json)
     meta.json           seq_len, counts, dtype, vocab, eos, seeds, source store
+    config.json         the PackConfig, the store's path and ``fingerprint``: sha256 of
+                        tokens.bin, heldout.bin, order.npy, tokenizer.json, the source store's
+                        content_sha256 and the tokenizers library version
 
 Documents are tokenized as ``encode(text) + [eos]``, shuffled by a seed, concatenated and cut
 into ``seq_len`` blocks (GPT-NeoX/Pythia style: a document may span sequences). Row
@@ -25,13 +28,15 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import tokenizers
 from pydantic import Field, field_validator
 from tqdm import tqdm
 
 from ..artifacts import atomic_write_json, building
 from ..config import StrictModel
 from ..errors import ConfigError
-from .store import read_table
+from .fingerprint import packed_fingerprint
+from .store import read_table, recorded_content_sha256
 from .tokenizers import Tok, get_tokenizer
 
 META = "meta.json"  # seq_len, counts, dtype, vocab, eos, seeds, source store
@@ -131,9 +136,13 @@ def pack(documents: str | os.PathLike, out: str | os.PathLike, cfg: PackConfig, 
     documents with the exact tokenizer of the corpus they will be mixed into.
     """
     out = Path(out)
-    with building(out, config={"pack": cfg.model_dump(), "documents": str(documents)}, overwrite=overwrite) as tmp:
+    # filled in before building() writes config.json at the end: what exactly went in and out
+    fingerprint: dict = {}
+    record = {"pack": cfg.model_dump(), "documents": str(documents), "fingerprint": fingerprint}
+    with building(out, config=record, overwrite=overwrite) as tmp:
         if tmp is None:
             return out
+        fingerprint["documents_content_sha256"] = recorded_content_sha256(documents)
         table = read_table(documents, columns=["id", "text", "kind"])
         if table.num_rows == 0:
             raise ConfigError(f"{documents}: document store is empty; nothing to pack")
@@ -162,4 +171,5 @@ def pack(documents: str | os.PathLike, out: str | os.PathLike, cfg: PackConfig, 
             raise ConfigError(f"{documents}: too little text for one {cfg.seq_len}-token sequence; lower seq_len or add documents")
         np.save(tmp / "order.npy", sequence_order(meta["train_sequences"], cfg.seed, 0))
         atomic_write_json(tmp / META, meta)
+        fingerprint.update(packed_fingerprint(tmp), tokenizers_version=tokenizers.__version__)
     return out

@@ -3,16 +3,23 @@
 Layout of a store directory::
 
     shard-00000.parquet ...   documents, ARROW_SCHEMA
-    composition.json          MB and documents per kind and per source
+    composition.json          MB and documents per kind and per source, content_sha256
     skipped.json              what readers dropped, with reasons (may be empty)
     config.json, _COMPLETE.json
 
 Both ``polars.scan_parquet(dir/"*.parquet")`` and
 ``datasets.load_dataset("parquet", data_files=str(dir/"*.parquet"))`` read it.
+
+``content_sha256`` fingerprints what a store holds, not how it is encoded: sha256 over the
+documents in store order, each as one line of the JSON array of its seven fields
+(:func:`row_line`). It is the same for the same documents whatever the shard size, the Parquet
+writer version or the compression, which hashing the shard bytes would not be.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -26,6 +33,11 @@ from .schema import ARROW_SCHEMA, FIELDS, Document
 
 COMPOSITION = "composition.json"  # MB and documents per kind and per source
 SKIPPED = "skipped.json"  # what readers dropped, with reasons
+
+
+def row_line(row: dict[str, str]) -> bytes:
+    """One document's contribution to ``content_sha256`` (fields in :data:`FIELDS` order)."""
+    return json.dumps([row[f] for f in FIELDS], ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 class StoreWriter:
@@ -47,6 +59,7 @@ class StoreWriter:
         self.bytes_by_source: Counter[str] = Counter()
         self.docs_by_source: Counter[str] = Counter()
         self.kinds_by_source: dict[str, Counter[str]] = defaultdict(Counter)
+        self._content = hashlib.sha256()
 
     def add(self, doc: Document) -> bool:
         """Add one document; returns False (and counts it) when it is an exact duplicate."""
@@ -60,7 +73,9 @@ class StoreWriter:
         self.bytes_by_source[doc.source] += size
         self.docs_by_source[doc.source] += 1
         self.kinds_by_source[doc.source][doc.kind] += 1
-        self._buffer.append(doc.to_row())
+        row = doc.to_row()
+        self._content.update(row_line(row))
+        self._buffer.append(row)
         if len(self._buffer) >= self.shard_docs:
             self._flush()
         return True
@@ -87,6 +102,7 @@ class StoreWriter:
             "documents": sum(self.docs_by_kind.values()),
             "mb": round(sum(self.bytes_by_kind.values()) / mb, 3),
             "exact_duplicates_dropped": self.duplicates,
+            "content_sha256": self._content.hexdigest(),
             "by_kind": table(self.bytes_by_kind, self.docs_by_kind),
             "by_source": {
                 src: {**row, "kinds": dict(self.kinds_by_source[src])}
@@ -120,6 +136,28 @@ def iter_documents(
         for batch in pf.iter_batches(batch_size=batch_rows, columns=columns or list(FIELDS)):
             for row in batch.to_pylist():
                 yield Document.from_row(row)
+
+
+def content_sha256(directory: str | os.PathLike) -> str:
+    """Recompute a store's ``content_sha256`` from its shards (see the module docstring)."""
+    h = hashlib.sha256()
+    directory = require_complete(directory, "document store")
+    for path in shard_paths(directory):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=2048, columns=list(FIELDS)):
+            for row in batch.to_pylist():
+                h.update(row_line(row))
+    return h.hexdigest()
+
+
+def recorded_content_sha256(directory: str | os.PathLike) -> str:
+    """The store's ``content_sha256`` from composition.json (recomputed for stores built
+    before it was recorded)."""
+    comp = Path(directory) / "composition.json"
+    if comp.is_file():
+        recorded = json.loads(comp.read_text(encoding="utf-8")).get("content_sha256")
+        if recorded:
+            return recorded
+    return content_sha256(directory)
 
 
 def read_table(directory: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:

@@ -12,9 +12,11 @@ from ..config import StrictModel
 Level = Literal["strict", "standard", "minimal"]
 LEVELS: tuple[Level, ...] = ("strict", "standard", "minimal")
 LEVEL_HELP = {
-    "strict": "rlimits + unprivileged uid + no network (user/net namespace) + Landlock filesystem allowlist",
-    "standard": "rlimits + unprivileged uid + no network (user/net namespace)",
-    "minimal": "rlimits + unprivileged uid only (generator code can reach the network and readable files)",
+    "strict": "rlimits + unprivileged uid + no network (user/net namespace) + own PID namespace "
+              "+ Landlock filesystem allowlist",
+    "standard": "rlimits + unprivileged uid + no network (user/net namespace) + own PID namespace",
+    "minimal": "rlimits + unprivileged uid only (generator code can reach the network and readable "
+               "files; own PID namespace when the tool runs as root)",
 }
 
 
@@ -47,8 +49,8 @@ class SandboxConfig(StrictModel):
 class SandboxResult:
     """What one sandboxed call produced. ``ok`` is False whenever ``reason`` is not "ok".
 
-    Reasons: ok, timeout, memory, output_cap, bad_utf8, wrong_type, wrong_count, exception,
-    bad_generator, killed, crashed, closed_output, protocol, setup.
+    Reasons: ok, timeout, memory, output_cap, bad_utf8, wrong_type, wrong_count, forked,
+    exception, bad_generator, killed, crashed, closed_output, protocol, setup.
     """
 
     ok: bool

@@ -6,6 +6,11 @@ from the child's stdout against a wall-clock deadline and the output caps. Any v
 the call: the child's whole session is killed, then every process still owned by the call's
 private uid (which catches processes that left the session), and a :class:`SandboxResult`
 with the reason is returned. Nothing a generator does raises in the tool.
+
+The tool being killed (``kill -9``, OOM killer) ends the call too: the child dies with its
+parent and takes its PID namespace with it (see ``_child/runner.py``), and stops itself at
+``timeout_s + WALL_GRACE_S`` should the tool stop reading. The work directory it leaves is
+removed by the next call on the machine (:func:`isolation.clear_stale_workdirs`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .config import SandboxConfig, SandboxResult
 RUNNER = Path(__file__).with_name("_child") / "runner.py"
 STDERR_KEEP = 4096
 CHANNEL_CLOSED = 4  # runner.py exits with this when its frame descriptor is unusable
+WALL_GRACE_S = 2.0  # the child's own wall-clock alarm fires this long after the tool's deadline
 
 
 class _Violation(Exception):
@@ -156,16 +162,8 @@ def kill_all(proc: subprocess.Popen, uid: int | None) -> None:
     """SIGKILL the child's process group, then (with a private uid) every process of that uid."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    if uid is None:
-        return
-    for _ in range(100):  # a fork bomb may still be forking between two sweeps
-        pids = isolation.pids_of_uid(uid)
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.005)
+    if uid is not None:
+        isolation.kill_uid(uid)
 
 
 def _drain(stream, timeout: float = 0.2) -> bytes:
@@ -198,12 +196,21 @@ def _classify(reader: _FrameReader, returncode: int, cpu: float, cfg: SandboxCon
     """Reason and message for a child that ended without breaking a tool-side rule."""
     if reader.final_kind == frames.ERROR:
         return str(reader.final.get("reason", "exception")), str(reader.final.get("message", ""))
-    if reader.final_kind == frames.END and len(reader.docs) < reader.n:
-        return "wrong_count", f"generate() produced {len(reader.docs)} of {reader.n} documents"
+    if reader.final_kind == frames.END:
+        forks = reader.final.get("forks", 0)
+        if forks:
+            return "forked", (f"generate() forked {forks} time(s); a generator must run in one "
+                              "process (what forked copies write would depend on scheduling)")
+        if reader.final.get("count") != len(reader.docs):
+            return "protocol", f"end frame counts {reader.final.get('count')!r} documents, {len(reader.docs)} arrived"
+        if len(reader.docs) < reader.n:
+            return "wrong_count", f"generate() produced {len(reader.docs)} of {reader.n} documents"
     if reader.final_kind in (frames.END, frames.PROBE):
         return "ok", ""
     if returncode == -signal.SIGXCPU or (returncode == -signal.SIGKILL and cpu >= cfg.cpu_s):
         return "timeout", f"CPU-time limit reached ({cpu:.1f}s >= cpu_s={cfg.cpu_s})"
+    if returncode == -signal.SIGALRM:
+        return "timeout", "wall-clock limit reached (the child's own alarm)"
     if returncode < 0:
         return "killed", f"child died from {signal.Signals(-returncode).name} before finishing"
     if returncode in (0, CHANNEL_CLOSED):
@@ -253,14 +260,21 @@ def make_job(code: str, filename: str, seed: int, n: int, cfg: SandboxConfig, le
     return {
         "code": code, "filename": filename, "seed": seed, "n": n, "level": level,
         "limits": isolation.rlimits(cfg, uid is not None), "isolation": iso,
+        "parent_pid": os.getpid(), "wall_s": cfg.timeout_s + WALL_GRACE_S,
     }
 
 
 @contextlib.contextmanager
 def workspace():
-    """A private temporary working directory, and the uid the call will run as."""
+    """A private temporary working directory, and the uid the call will run as.
+
+    The directory's name records the tool process that owns it (pid and start time); work
+    directories whose owner is gone (a tool killed with ``kill -9`` cannot clean up) are
+    removed here, with any process still running as their uid.
+    """
+    isolation.clear_stale_workdirs()
     uid = isolation.allocate_uid() if isolation.running_as_root() else None
-    workdir = tempfile.mkdtemp(prefix="mda-sandbox-")
+    workdir = tempfile.mkdtemp(prefix=isolation.workdir_prefix())
     try:
         if uid is not None:
             os.chown(workdir, uid, uid)

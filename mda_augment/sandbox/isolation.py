@@ -13,19 +13,31 @@ tmpfs in its private mount namespace and binds back only the interpreter's folde
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata as md
 import itertools
 import os
+import re
+import shutil
+import signal
 import stat
 import sys
 import sysconfig
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from .config import SandboxConfig
 
 UID_BASE = 2_000_000_000  # far above any real account; no passwd entry needed for setuid
+# uid = UID_BASE + tool pid * UID_SLOTS + slot: unique per live tool process for any pid up to
+# Linux's PID_MAX_LIMIT (2**22), and still below the largest uid (2**32 - 2)
+UID_SLOTS = 512
+PID_LIMIT = 1 << 22
+WORKDIR_PREFIX = "mda-sandbox-"
+_WORKDIR_RE = re.compile(rf"^{WORKDIR_PREFIX}(\d+)-(\d+)-")
 _uid_counter = itertools.count()
 _uid_lock = threading.Lock()
 
@@ -35,10 +47,72 @@ def running_as_root() -> bool:
 
 
 def allocate_uid() -> int:
-    """A uid no other live call of this machine's tools is using (pid-scoped counter)."""
+    """A uid no other live call of this machine's tools is using: the tool's pid picks a
+    block of :data:`UID_SLOTS` uids, a counter a slot (concurrent calls of one process)."""
     with _uid_lock:
-        slot = next(_uid_counter) % 4096
-    return UID_BASE + (os.getpid() % 100_000) * 4096 + slot
+        slot = next(_uid_counter) % UID_SLOTS
+    return UID_BASE + (os.getpid() % PID_LIMIT) * UID_SLOTS + slot
+
+
+def owner_pid(uid: int) -> int | None:
+    """The tool process a sandbox uid was allocated for (None for other uids)."""
+    if UID_BASE <= uid < UID_BASE + PID_LIMIT * UID_SLOTS:
+        return (uid - UID_BASE) // UID_SLOTS
+    return None
+
+
+def start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), to tell a live owner from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[19])  # field 22 of stat(5); fields[0] is field 3
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def workdir_prefix() -> str:
+    """``mda-sandbox-<pid>-<start time>-``: the owner of a work directory, in its name."""
+    return f"{WORKDIR_PREFIX}{os.getpid()}-{start_time(os.getpid()) or 0}-"
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process of ``uid``, sweeping until none is left (a fork bomb may still
+    be forking between two sweeps)."""
+    for _ in range(100):
+        pids = pids_of_uid(uid)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)
+
+
+def clear_stale_workdirs(tmp: str | None = None) -> list[str]:
+    """Remove sandbox work directories whose owning tool process is gone; returns them.
+
+    A tool killed with ``kill -9`` leaves its directory behind; its sandboxed processes die
+    with it (death signal, PID namespace), but any straggler of the directory's uid is killed
+    here first, unless that uid's block belongs to a live process again (a reused pid).
+    """
+    root = Path(tmp or tempfile.gettempdir())
+    removed = []
+    for path in root.glob(f"{WORKDIR_PREFIX}*"):
+        match = _WORKDIR_RE.match(path.name)
+        if not match:
+            continue  # not ours to judge (an older naming scheme, another tool)
+        pid, started = int(match[1]), int(match[2])
+        if start_time(pid) == started:
+            continue  # the owner is alive
+        with contextlib.suppress(OSError):
+            uid = path.stat().st_uid
+            owner = owner_pid(uid)
+            if running_as_root() and owner is not None and start_time(owner) is None:
+                kill_uid(uid)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(str(path))
+    return removed
 
 
 def interpreter_paths() -> list[str]:

@@ -9,9 +9,16 @@ missing shards and never mixes stale output. The final store is then assembled i
 order (so the result does not depend on the number of workers), with exact and MinHash
 near-duplicates removed, inside :func:`~mda_augment.artifacts.building`.
 
+Determinism is checked per generator: once its shards are done, its first successful shard is
+run again with the same seed and must give the same documents (``deterministic`` in
+stats.json). A generator that fails the check (it reads the clock, ``os.urandom`` or the global
+``random``) has all its shards refused, with a one-line reason, unless
+``allow_nondeterministic`` is set: a synthetic store must be rebuildable from its config.
+
 Output: ``shard-*.parquet`` documents (``source="generator:NAME"``, the generator's kind,
 ``meta`` with generator name, version, code sha256 and seed), ``stats.json`` per generator
-(documents, MB, duplicates, failures with reasons), ``composition.json``, ``skipped.json``.
+(documents, MB, duplicates, failures with reasons, ``deterministic``, ``refused``),
+``composition.json``, ``skipped.json``.
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ class SynthesisConfig(StrictModel):
     allow_code_execution: bool = Field(False, description="run generators from outside generators/")
     near_dedup: bool = True
     near_threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard for a near-duplicate")
+    allow_nondeterministic: bool = Field(False, description="keep the documents of a generator whose "
+                                         "rerun with the same seed differs (recorded as deterministic: false)")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     @model_validator(mode="after")
@@ -80,35 +89,53 @@ def _shard_dir(out: Path, spec: GeneratorSpec, cfg: SynthesisConfig) -> Path:
     return parts_root(out) / f"{spec.name}-{spec.sha256[:12]}-s{cfg.seed}-d{cfg.shard_docs}"
 
 
+def stem(shard: int) -> str:
+    """File stem of a shard; ``check_of(i)`` (a negative id) is the rerun of shard ``i``."""
+    return f"{shard:05d}" if shard >= 0 else f"check-{-shard - 1:05d}"
+
+
+def check_of(shard: int) -> int:
+    """Task id of the determinism rerun of ``shard``."""
+    return -shard - 1
+
+
 def compute_shard(spec: GeneratorSpec, shard: int, seed: int, n: int,
                   sandbox: SandboxConfig) -> tuple[dict, list[str]]:
     """Run one shard in the sandbox; returns (record, documents). Pure: writes nothing, so
     it can run on any machine (the Ray backend ships it to workers)."""
     result = run_code(spec.code, seed, n, sandbox, filename=str(spec.path))
-    record = {**result.summary(), "shard": shard, "bytes": sum(len(d.encode()) for d in result.docs)}
-    return record, result.docs
+    docs = result.docs
+    record = {**result.summary(), "shard": shard, "bytes": sum(len(d.encode()) for d in docs)}
+    if record["ok"] and len(docs) != n:  # the sandbox guarantees this; a shard must never be short
+        record.update(ok=False, reason="wrong_count", message=f"{len(docs)} of {n} documents", bytes=0)
+        docs = []
+    return record, docs
 
 
 def save_shard(folder: Path, record: dict, docs: list[str]) -> dict:
     """Save a shard atomically; the record (written last) marks it complete."""
-    shard = record["shard"]
+    name = stem(record["shard"])
     if record["ok"]:
-        tmp = folder / f".{shard:05d}.parquet.tmp"
+        tmp = folder / f".{name}.parquet.tmp"
         pq.write_table(pa.table({"text": pa.array(docs, pa.string())}), tmp, compression="zstd")
-        tmp.replace(folder / f"{shard:05d}.parquet")
-    atomic_write_json(folder / f"{shard:05d}.json", record)
+        tmp.replace(folder / f"{name}.parquet")
+    atomic_write_json(folder / f"{name}.json", record)
     return record
 
 
 def finished_shard(folder: Path, shard: int) -> dict | None:
     """The record of a shard that completed successfully in an earlier run, else None
     (failed shards are retried: failures such as timeouts under load can be transient)."""
-    path = folder / f"{shard:05d}.json"
+    path = folder / f"{stem(shard)}.json"
     if path.is_file():
         record = read_json(path)
-        if record["ok"] and (folder / f"{shard:05d}.parquet").is_file():
+        if record["ok"] and (folder / f"{stem(shard)}.parquet").is_file():
             return record
     return None
+
+
+def shard_texts(folder: Path, shard: int) -> list[str]:
+    return pq.read_table(folder / f"{stem(shard)}.parquet")["text"].to_pylist()
 
 
 # A task: (spec, shard, seed, n, sandbox config, shard folder)
@@ -185,6 +212,37 @@ def _cut_at_budget(records: list[dict], budget: float) -> list[dict]:
     return kept
 
 
+def _determinism_checks(specs: list[GeneratorSpec], records: dict[str, list[dict]], cfg: SynthesisConfig,
+                        out: Path, run: Runner) -> dict[str, dict]:
+    """Rerun each generator's first successful shard with its seed (one wave, in parallel);
+    returns per generator ``{"deterministic": True/False/None, "reason": ...}``."""
+    tasks, targets = [], {}
+    for spec in specs:
+        first = next((r for r in records[spec.name] if r["ok"]), None)
+        if first is None:
+            continue
+        targets[spec.name] = first
+        tasks.append((spec, check_of(first["shard"]), first["seed"], first["n_requested"], cfg.sandbox,
+                      _shard_dir(out, spec, cfg)))
+    reruns = dict(zip(targets, _run_resumable(run, tasks), strict=True)) if tasks else {}
+    verdicts = {spec.name: {"deterministic": None, "reason": ""} for spec in specs}
+    for spec in specs:
+        if spec.name not in targets:
+            continue
+        first, rerun, folder = targets[spec.name], reruns[spec.name], _shard_dir(out, spec, cfg)
+        where = f"shard {first['shard']} (seed {first['seed']})"
+        if not rerun["ok"]:
+            verdicts[spec.name]["reason"] = (f"{spec.name}: the determinism rerun of {where} failed "
+                                             f"({rerun['reason']}); rerun synthesis to retry")
+        elif shard_texts(folder, rerun["shard"]) == shard_texts(folder, first["shard"]):
+            verdicts[spec.name]["deterministic"] = True
+        else:
+            verdicts[spec.name].update(deterministic=False, reason=(
+                f"{spec.name}: {where} run twice gave different documents; derive all randomness "
+                "from random.Random(seed) (no clock, os.urandom or global random)"))
+    return verdicts
+
+
 class _Assembler:
     """Writes shard documents in order, dropping exact and near duplicates, counting all."""
 
@@ -193,10 +251,14 @@ class _Assembler:
         self.seen: set[str] = set()
         self.near = NearDuplicateIndex(threshold=cfg.near_threshold) if cfg.near_dedup else None
 
-    def add_generator(self, spec: GeneratorSpec, records: list[dict], folder: Path) -> dict:
+    def add_generator(self, spec: GeneratorSpec, records: list[dict], folder: Path, verdict: dict,
+                      allow_nondeterministic: bool) -> dict:
+        refused = verdict["deterministic"] is not True and bool(verdict["reason"]) and not allow_nondeterministic
         stats = {"kind": spec.kind, "code_sha256": spec.sha256, "documents": 0, "mb": 0.0,
                  "exact_duplicates": 0, "near_duplicates": 0, "empty": 0,
                  "shards_ok": 0, "shards_failed": 0, "failures": [],
+                 "deterministic": verdict["deterministic"],
+                 "refused": verdict["reason"] if refused else None,
                  "sandbox_wall_s": 0.0, "sandbox_cpu_s": 0.0}
         for rec in records:
             stats["sandbox_wall_s"] += rec["wall_s"]
@@ -206,8 +268,9 @@ class _Assembler:
                 stats["failures"].append({k: rec[k] for k in ("shard", "seed", "reason", "message")})
                 continue
             stats["shards_ok"] += 1
-            texts = pq.read_table(folder / f"{rec['shard']:05d}.parquet")["text"].to_pylist()
-            for j, text in enumerate(texts):
+            if refused:
+                continue
+            for j, text in enumerate(shard_texts(folder, rec["shard"])):
                 self._add(spec, rec, j, text, stats)
         stats["mb"] = round(stats["mb"] / MB, 3)
         return stats
@@ -281,10 +344,13 @@ def _build(tmp: Path, out: Path, specs: list[GeneratorSpec], cfg: SynthesisConfi
         records = _generate_counts(specs, cfg, out, run)
     else:
         records = {spec.name: _generate_budget(spec, cfg, out, run) for spec in specs}
+    verdicts = _determinism_checks(specs, records, cfg, out, run)
     writer = StoreWriter(tmp)
     assembler = _Assembler(writer, cfg)
-    stats = {spec.name: assembler.add_generator(spec, records[spec.name], _shard_dir(out, spec, cfg))
+    stats = {spec.name: assembler.add_generator(spec, records[spec.name], _shard_dir(out, spec, cfg),
+                                                verdicts[spec.name], cfg.allow_nondeterministic)
              for spec in specs}
     failures = {name: s["failures"] for name, s in stats.items() if s["failures"]}
-    writer.close(skipped={"failed_shards": failures})
+    refused = {name: s["refused"] for name, s in stats.items() if s["refused"]}
+    writer.close(skipped={"failed_shards": failures, "refused_generators": refused})
     return stats

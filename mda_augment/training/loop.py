@@ -24,6 +24,7 @@ from accelerate import Accelerator
 from tqdm import tqdm
 
 from ..artifacts import MARKER, atomic_write_json, is_complete, read_json, to_jsonable
+from ..corpus.fingerprint import packed_fingerprint
 from ..corpus.packed import PackedCorpus
 from ..errors import ConfigError
 from ..model.build import build_model
@@ -66,10 +67,19 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
 
 
 def resolved_record(cfg: TrainConfig, corpus: PackedCorpus, model: torch.nn.Module) -> dict:
-    """The run's ``config.json``: resolved config plus what later stages need to know."""
+    """The run's ``config.json``: resolved config plus what later stages need to know.
+
+    ``fingerprint`` records what makes a loss curve reproducible (see README
+    "Reproducibility"): the exact token files read (hashed here, so a mixture variant's own
+    order is covered too), the torch version and the thread count (float sums are only
+    bit-identical at the same version and thread count).
+    """
+    fingerprint = {**{k: v for k, v in packed_fingerprint(corpus.dir).items() if k != "heldout_sha256"},
+                   "torch": torch.__version__, "threads": torch.get_num_threads()}
     return {**to_jsonable(cfg), "corpus": str(Path(corpus.dir).resolve()),
             "global_batch": cfg.global_batch, "seq_len": corpus.seq_len,
-            "vocab_size": corpus.vocab_size, "model": model.config.to_dict()}
+            "vocab_size": corpus.vocab_size, "model": model.config.to_dict(),
+            "fingerprint": fingerprint}
 
 
 def check_same_run(out: Path, record: dict) -> None:

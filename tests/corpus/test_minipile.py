@@ -29,16 +29,19 @@ FILES = {
 }
 
 
-def build_deb(tmp_path: Path, name: str = "mda-test-pkg") -> Path:
+def build_deb(tmp_path: Path, name: str = "mda-test-pkg", version: str = "1.0", extra: str = "") -> Path:
+    """A real .deb built with dpkg-deb; ``extra`` adds a file that tells versions apart."""
     if shutil.which("dpkg-deb") is None:
         pytest.skip("dpkg-deb is not installed (Debian's dpkg package provides it)")
-    root = tmp_path / "pkgroot"
+    root = tmp_path / f"pkgroot-{name}-{version}"
     (root / "DEBIAN").mkdir(parents=True)
     (root / "DEBIAN" / "control").write_text(
-        f"Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test\n")
+        f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test\n")
     for rel, text in FILES.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
+    if extra:
+        (root / "usr/share/mda/extra.txt").write_text(extra)
     doc = root / f"usr/share/doc/{name}"
     doc.mkdir(parents=True)
     (doc / "copyright").write_text("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: MIT\n")
@@ -48,7 +51,7 @@ def build_deb(tmp_path: Path, name: str = "mda-test-pkg") -> Path:
     (root / "usr/share/mda/latin1.txt").write_bytes(("caf\xe9 " * 200).encode("latin-1"))
     (root / "usr/share/mda/blob.bin").write_bytes(b"\x00\x7f" * 500)
     (root / "usr/share/mda/empty.txt").write_bytes(b"")
-    deb = tmp_path / f"{name}_1.0_all.deb"
+    deb = tmp_path / f"{name}_{version.replace(':', '%3a')}_all.deb"
     subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(deb)], check=True, capture_output=True)
     return deb
 
@@ -109,7 +112,7 @@ def test_chunk_text_and_water_fill():
 
 def test_missing_apt_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get on PATH
-    with pytest.raises(EnvironmentUnavailable, match="apt-get is not available.*another reader"):
+    with pytest.raises(EnvironmentUnavailable, match="apt-get is not available.*local_debs.*corpus read"):
         build_minipile(tmp_path / "mp", MinipileConfig(packages=["fortunes-min"], cache_dir=tmp_path / "cache"))
 
 

@@ -100,3 +100,17 @@ def test_rerun_skips_and_overwrite_rebuilds(small_store, tmp_path):
     pack(small_store, out, CFG, overwrite=True)
     assert (out / "_COMPLETE.json").stat().st_mtime_ns != stamp
     assert (out / "config.json").is_file()
+
+
+def test_config_records_the_fingerprint_of_inputs_and_outputs(packed, small_store):
+    from mda_augment.artifacts import read_json
+    from mda_augment.corpus.fingerprint import file_sha256
+    from mda_augment.corpus.store import content_sha256
+
+    fp = read_json(packed.dir / "config.json")["fingerprint"]
+    assert fp["documents_content_sha256"] == content_sha256(small_store)
+    assert fp["documents_content_sha256"] == read_json(small_store / "composition.json")["content_sha256"]
+    for key, name in (("tokens_sha256", "tokens.bin"), ("order_sha256", "order.npy"),
+                      ("heldout_sha256", "heldout.bin"), ("tokenizer_sha256", "tokenizer/tokenizer.json")):
+        assert fp[key] == file_sha256(packed.dir / name)
+    assert fp["tokenizers_version"]

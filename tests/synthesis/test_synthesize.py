@@ -95,3 +95,39 @@ def test_rerun_after_a_crash_reuses_finished_shards(tmp_path):
     assert stats["json_records_v1"]["sandbox_wall_s"] == pytest.approx(walls)  # not rerun
     again = synthesize(out, cfg)  # complete store: skipped, same stats
     assert again == stats
+
+
+CLOCK = "import time\ndef generate(seed, n):\n    return [f'doc {i} at {time.time_ns()}' for i in range(n)]\n"
+
+
+def test_a_generator_that_reads_the_clock_is_refused(tmp_path):
+    clock = _write(tmp_path, "clock_v1", CLOCK)
+    stats = synthesize(tmp_path / "out", generators=[clock, "html_docs_v1"], n=4, shard_docs=2,
+                       allow_code_execution=True, sandbox=FAST)
+    row = stats["clock_v1"]
+    assert row["deterministic"] is False and row["documents"] == 0 and row["shards_ok"] == 2
+    assert "different documents" in row["refused"] and "\n" not in row["refused"]
+    assert stats["html_docs_v1"]["deterministic"] is True and stats["html_docs_v1"]["documents"] == 4
+    assert stats["html_docs_v1"]["refused"] is None
+    skipped = json.loads((tmp_path / "out" / "skipped.json").read_text())
+    assert set(skipped["refused_generators"]) == {"clock_v1"}
+    assert {d.source for d in iter_documents(tmp_path / "out")} == {"generator:html_docs_v1"}
+
+
+def test_allow_nondeterministic_keeps_the_documents_and_says_so(tmp_path):
+    clock = _write(tmp_path, "clock_v1", CLOCK)
+    stats = synthesize(tmp_path / "out", generators=[clock], n=4, shard_docs=2,
+                       allow_code_execution=True, allow_nondeterministic=True, sandbox=FAST)
+    assert stats["clock_v1"]["deterministic"] is False and stats["clock_v1"]["documents"] == 4
+    assert stats["clock_v1"]["refused"] is None
+
+
+def test_a_forking_generator_is_always_a_failed_shard(tmp_path):
+    bomb = _write(tmp_path, "bomb_v1", "import os\ndef generate(seed, n):\n    while True:\n"
+                  "        try:\n            os.fork()\n        except OSError:\n            break\n"
+                  "    return [f'doc {i}' for i in range(n)]\n")
+    stats = synthesize(tmp_path / "out", generators=[bomb], n=3, shard_docs=1, workers=2,
+                       allow_code_execution=True, sandbox=FAST)
+    row = stats["bomb_v1"]
+    assert (row["shards_failed"], row["documents"]) == (3, 0)
+    assert {f["reason"] for f in row["failures"]} == {"forked"}

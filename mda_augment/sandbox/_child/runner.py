@@ -3,11 +3,28 @@
 The parent starts ``python -s -P runner.py`` with an environment it built from scratch and
 writes one JSON job to stdin. Everything here runs *before* the untrusted code is compiled:
 
-1. (root only) a private mount namespace in which a tmpfs hides folders the unprivileged uid
-   could not traverse, with the interpreter's folders bound back in; then drop to the job's
-   unique uid, so RLIMIT_NPROC counts only this sandbox and the tool's files are off limits;
-2. a new user + network namespace (no interface is up: every connection fails);
-3. resource limits; 4. Landlock; 5. stdout moved to a private descriptor for frames.
+1. (root only) a new PID namespace and a private mount namespace in which a tmpfs hides
+   folders the unprivileged uid could not traverse, with the interpreter's folders bound back
+   in; then drop to the job's unique uid, so RLIMIT_NPROC counts only this sandbox and the
+   tool's files are off limits;
+2. a new user + network namespace (no interface is up: every connection fails), and the PID
+   namespace when not root;
+3. resource limits; 4. Landlock; 5. stdout moved to a private descriptor for frames;
+6. die with the tool: ``PR_SET_PDEATHSIG`` = SIGKILL, set last because any change of
+   credentials (setuid, a new user namespace) clears it, then a check that the tool did not
+   die before it was set.
+
+Why a PID namespace: ``kill -9`` of the tool kills this runner through its death signal, but
+not what the generator forked. So the runner forks a small supervisor, pid 1 of the new
+namespace (it also dies with the runner), and the supervisor forks the generator. When pid 1
+exits the kernel kills every process of its namespace, and no process inside can signal
+pid 1 or leave the namespace. The supervisor also bounds wall time (``wall_s``) in case the
+tool is alive but stuck. Without a PID namespace (level "minimal" as non-root) the generator
+runs in the runner itself under an alarm.
+
+A fork inside ``generate()`` makes the call fail deterministically (reason ``forked`` in the
+tool): forked copies are muted (their frames are dropped, so they cannot race the original
+process's documents onto the channel) and the original reports how often it forked.
 
 A step the job asks for that fails aborts the run with an ``X`` frame (reason ``setup``):
 the child never runs code under weaker isolation than requested. With ``"probe": true`` it
@@ -19,8 +36,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import math
 import os
 import resource
+import select
+import signal
 import sys
 import traceback
 
@@ -31,10 +51,16 @@ import landlock  # noqa: E402
 sys.path.pop(0)
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWPID = 0x20000000
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
+PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 CHANNEL_CLOSED = 4  # exit status: the frame channel could not be written
+PARENT_GONE = 5  # exit status: the tool died before the death signal was armed
+SIGNALLED = 128  # supervisor exit status 128 + N: the generator died from signal N
 _chan = 1  # replaced by a private duplicate of stdout in _protect_channel
+_muted = False  # True in processes forked by generator code: their frames are dropped
+_forks = 0  # how often the generator's own process forked
 
 
 def _ok(result: int, what: str) -> None:
@@ -44,13 +70,17 @@ def _ok(result: int, what: str) -> None:
 
 
 def _send(data: bytes) -> None:
+    if _muted:
+        return
     view = memoryview(data)
     while view:
         view = view[os.write(_chan, view):]
 
 
 def _reveal_and_drop(uid: int, reveal: dict[str, list[str]]) -> None:
-    """Hide each key folder behind a tmpfs, bind its listed subpaths back, then drop to uid."""
+    """New PID namespace (for the next fork); hide each key folder behind a tmpfs and bind
+    its listed subpaths back; then drop to uid."""
+    _ok(_libc.unshare(CLONE_NEWPID), "unshare(pid)")
     if reveal:
         _ok(_libc.unshare(CLONE_NEWNS), "unshare(mount)")
         _ok(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
@@ -89,9 +119,12 @@ def isolate(job: dict) -> dict:
     if iso.get("uid") is not None:
         _reveal_and_drop(iso["uid"], iso.get("reveal", {}))
         done["uid"] = iso["uid"]
+        done["pidns"] = True
     if iso.get("netns"):
-        _ok(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNET), "unshare(user+net)")
+        pid = 0 if done.get("pidns") else CLONE_NEWPID
+        _ok(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | pid), "unshare(user+net)")
         done["netns"] = True
+        done["pidns"] = True
     if job.get("limits"):
         _set_limits(job["limits"])
         done["rlimits"] = True
@@ -100,6 +133,27 @@ def isolate(job: dict) -> dict:
             iso["read"], iso["list_only"], iso["read_write"]
         )
     return done
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process when the tool dies; exit now if it already has.
+
+    Armed after every credential change (they clear it). The check after arming closes the
+    window in which the tool died before the signal was set: we would have been reparented.
+    """
+    _ok(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+    if os.getppid() != parent_pid:
+        os._exit(PARENT_GONE)
+
+
+def _on_fork_in_child() -> None:
+    global _muted
+    _muted = True
+
+
+def _on_fork_in_parent() -> None:
+    global _forks
+    _forks += 1
 
 
 def _error(reason: str, message: str) -> None:
@@ -146,22 +200,16 @@ def run_generator(job: dict) -> None:
             if count > job["n"]:
                 break  # the parent reports the extra document; do not run on forever
         _flush_std_streams()
-        _send(frames.encode_json(frames.END, {"count": count}))
+        _send(frames.encode_json(frames.END, {"count": count, "forks": _forks}))
     except MemoryError:
         _error("memory", "MemoryError: the generator exceeded its memory limit")
     except BaseException as err:  # noqa: BLE001 - every failure of untrusted code is a result
         _error("exception", _describe(err, filename))
 
 
-def main() -> None:
-    job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
-    os.close(0)
-    try:
-        done = isolate(job)
-        _protect_channel()
-    except BaseException as err:  # noqa: BLE001
-        _error("setup", f"{type(err).__name__}: {err}")
-        os._exit(3)
+def _generator_process(job: dict, done: dict) -> None:
+    """Run the probe or the generator in this process, then exit without cleanup."""
+    os.register_at_fork(after_in_child=_on_fork_in_child, after_in_parent=_on_fork_in_parent)
     try:
         if job.get("probe"):
             _send(frames.encode_json(frames.PROBE, done))
@@ -170,6 +218,82 @@ def main() -> None:
     except OSError:
         os._exit(CHANNEL_CLOSED)  # the generator closed or broke the frame descriptor
     os._exit(0)  # skip atexit hooks and non-daemon threads the generator may have left
+
+
+def _whole_seconds(job: dict) -> int:
+    return max(1, math.ceil(float(job.get("wall_s", 3600))))
+
+
+def _status_code(status: int) -> int:
+    """A wait status as one exit code: N, or SIGNALLED + signal number."""
+    if os.WIFSIGNALED(status):
+        return SIGNALLED + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+
+
+def _supervise(job: dict, done: dict, runner_alive: int) -> None:
+    """PID 1 of the sandbox's namespace: start the generator, reap, bound wall time.
+
+    Its exit ends the namespace (the kernel kills every process left in it). It dies with
+    the runner (death signal; the pipe check catches a runner that died before it was armed).
+    """
+    _ok(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+    if select.select([runner_alive], [], [], 0)[0]:  # EOF: the runner is already gone
+        os._exit(PARENT_GONE)
+    # pid 1 ignores signals it has no handler for, the kernel's SIGALRM included
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(SIGNALLED + signal.SIGALRM))
+    signal.alarm(_whole_seconds(job))
+    generator = os.fork()
+    if generator == 0:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        os.close(runner_alive)
+        _generator_process(job, done)
+    while True:  # orphans of the generator are reparented to us: reap them too
+        pid, status = os.waitpid(-1, 0)
+        if pid == generator:
+            os._exit(_status_code(status))
+
+
+def _exit_like(code: int) -> None:
+    """End the runner the way the generator ended, so the tool classifies it the same."""
+    if code > SIGNALLED:
+        sig = code - SIGNALLED
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+    os._exit(code)
+
+
+def _run_in_namespace(job: dict, done: dict) -> None:
+    """Runner side of the PID namespace: fork its pid 1 and mirror how the generator ended."""
+    alive_r, alive_w = os.pipe()  # the runner holds the write end until it dies
+    supervisor = os.fork()
+    if supervisor == 0:
+        os.close(alive_w)
+        try:
+            _supervise(job, done, alive_r)
+        except BaseException:  # noqa: BLE001 - never return into the runner's code
+            os._exit(3)
+    os.close(alive_r)
+    _, status = os.waitpid(supervisor, 0)
+    _exit_like(_status_code(status))
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    os.close(0)
+    try:
+        done = isolate(job)
+        _die_with_parent(job["parent_pid"])
+        _protect_channel()
+    except BaseException as err:  # noqa: BLE001
+        _error("setup", f"{type(err).__name__}: {err}")
+        os._exit(3)
+    if done.get("pidns"):
+        _run_in_namespace(job, done)
+    signal.alarm(_whole_seconds(job))  # SIGALRM's default action ends us
+    _generator_process(job, done)
 
 
 if __name__ == "__main__":
