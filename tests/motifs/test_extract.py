@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from mda_augment.clustering import ClusterConfig, build_clusters, load_clusters
+from mda_augment.clustering import load_clusters
 from mda_augment.errors import GeneratorError
 from mda_augment.motifs import ExtractConfig, extract
 from mda_augment.motifs.context import cluster_kind
@@ -18,13 +18,6 @@ from mda_augment.sandbox import run_code
 from mda_augment.synthesis.registry import load_spec
 
 from .loopback import Loopback
-
-
-@pytest.fixture(scope="module")
-def clusters_dir(scored, tmp_path_factory):
-    packed, scores = scored
-    out = tmp_path_factory.mktemp("cl") / "clusters"
-    return build_clusters(scores, packed, out, ClusterConfig(top_fraction=0.3, k=2, background=100))
 
 
 def attempts(out):
