@@ -22,6 +22,8 @@ from typing import Any
 from .errors import ArtifactError
 
 MARKER = "_COMPLETE.json"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 CONFIG_NAME = "config.json"
 
 
@@ -31,6 +33,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; artifacts get the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

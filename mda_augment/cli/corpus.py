@@ -22,15 +22,30 @@ def minipile_cmd(
     target_mb: float = typer.Option(30.0, help="approximate corpus size in MB"),
     seed: int = typer.Option(0, help="sampling seed"),
     deb: list[Path] = typer.Option([], help="extra local .deb files to read"),
+    lock: Path = typer.Option(None, help="lock file pinning package versions and sha256 (e.g. recipes/minipile-small.lock.json)"),
     overwrite: bool = typer.Option(False, help="rebuild even if complete"),
 ) -> None:
     """Build the minipile from Debian packages (apt-get download; nothing is installed)."""
     from ..config import validate
     from ..corpus.minipile import MinipileConfig, build_minipile
 
-    cfg = validate(MinipileConfig, {"profile": profile, "target_mb": target_mb, "seed": seed,
+    cfg = validate(MinipileConfig, {"profile": profile, "target_mb": target_mb, "seed": seed, "lock": lock,
                                     "local_debs": [str(d) for d in deb]}, "corpus minipile options")
     _print_composition(build_minipile(out, cfg, overwrite=overwrite))
+
+
+@corpus_app.command("lock")
+@user_errors
+def lock_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="lock file to write (JSON)"),
+    profile: str = typer.Option("small", help="package set: small or full"),
+) -> None:
+    """Pin the package versions (and sha256) the Debian archive serves today into a lock file."""
+    from ..config import validate
+    from ..corpus.minipile import MinipileConfig, write_lock
+
+    path = write_lock(validate(MinipileConfig, {"profile": profile}, "corpus lock options"), out)
+    typer.echo(f"lock: {path}")
 
 
 @corpus_app.command("read")

@@ -60,7 +60,6 @@ DEFAULT_WEIGHTS = {
 _LICENSE_RE = re.compile(r"^License:\s*(\S.*)$", re.MULTILINE)
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_cache_dir() -> Path:
@@ -215,7 +214,9 @@ def lock_file(cfg: MinipileConfig) -> Path | None:
     """The configured lock file, resolved (see :func:`lock.resolve_lock_path`)."""
     if cfg.lock is None:
         return None
-    path = resolve_lock_path(cfg.lock, REPO_ROOT)
+    from ..paths import data_dir
+
+    path = resolve_lock_path(cfg.lock, data_dir("recipes").parent)  # the checkout, or the installed data
     if not path.is_file():
         raise ConfigError(f"minipile.lock: {cfg.lock} not found; write one with write_lock "
                           "(CLI: mda-augment corpus lock) or set lock: null")

@@ -9,5 +9,6 @@ cluster's statistics (the offline extractor) write the generator instead.
 
 from .extract import ExtractConfig, extract
 from .llm import LLMClient, LLMConfig
+from .outcome import outcome_lines
 
-__all__ = ["ExtractConfig", "LLMClient", "LLMConfig", "extract"]
+__all__ = ["ExtractConfig", "LLMClient", "LLMConfig", "extract", "outcome_lines"]

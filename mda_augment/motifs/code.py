@@ -5,7 +5,8 @@ sometimes an unclosed one when the reply hit ``max_tokens``. :func:`extract_code
 block that defines ``generate``; :func:`check_contract` reads it with :mod:`ast` (never
 executing it) for the contract: a top-level ``generate(seed, n)`` and imports from the
 standard library, faker and polars only. The sandbox is what keeps the code from doing
-harm; this check only gives the LLM an early, precise repair message.
+harm; this check only gives the LLM an early, precise repair message. :func:`stitch` joins a
+reply cut at the token budget with the continuation the model was asked for.
 """
 
 from __future__ import annotations
@@ -89,3 +90,32 @@ def check_contract(code: str) -> tuple[bool, str]:
     if foreign:
         return False, f"imports {', '.join(foreign)}; only the standard library, faker and polars are allowed"
     return True, "ok"
+
+
+def _inside_fence(text: str) -> bool:
+    """Whether ``text`` ends inside an open Markdown code fence."""
+    return sum(1 for line in text.splitlines() if line.strip().startswith("```")) % 2 == 1
+
+
+def stitch(partial: str, more: str, min_overlap: int = 40, max_overlap: int = 4000) -> str:
+    """``partial`` (a reply cut at the token budget) followed by its continuation ``more``.
+
+    Asked to continue exactly where they stopped, models mostly do; some first reopen the
+    code fence (```` ```python ````), restart the line that was cut, or repeat the last lines.
+    A reopened fence is dropped when ``partial`` ends inside one; a restarted line replaces
+    the cut one; a repeated tail is dropped when it is at least ``min_overlap`` characters
+    long. Shorter matches (a run of spaces, ``)``) are as likely to be the genuine next
+    characters, and dropping those would corrupt the code.
+    """
+    if _inside_fence(partial):
+        first, _, rest = more.partition("\n")
+        if first.strip().startswith("```") and len(first.strip()) > 3:
+            more = rest
+    cut = partial.rpartition("\n")[2]
+    if len(cut.strip()) >= 8 and len(more) > len(cut) and more.partition("\n")[0].startswith(cut):
+        return partial[: len(partial) - len(cut)] + more
+    longest = min(len(partial), len(more), max_overlap)
+    for k in range(longest, min_overlap - 1, -1):
+        if partial.endswith(more[:k]):
+            return partial + more[k:]
+    return partial + more

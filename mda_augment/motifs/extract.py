@@ -2,10 +2,13 @@
 
 Per cluster, in order:
 
-1. **LLM** (when configured): render ``prompts/<prompt>.j2`` with the exemplars, detector
-   profile and contract; ask; extract the code; prepend a header (``NAME``/``KIND``,
-   model, prompt hash); validate in the sandbox. On failure, render ``<repair_prompt>.j2``
-   with the error and ask again, up to ``rounds`` rounds in all.
+1. **LLM** (when configured): render ``prompts/<prompt>.j2`` with the cluster's numeric
+   targets, representative exemplars and the contract; ask (the client adapts to rejected
+   parameters and continues replies cut at the budget); extract the code; prepend a header
+   (``NAME``, ``KIND`` = the cluster's document kind, model, prompt hash); validate in the
+   sandbox. On failure, render ``<repair_prompt>.j2`` with the validator's measured numbers
+   (or, after a reply still cut at the budget, a request for a shorter generator) and ask
+   again, up to ``rounds`` rounds in all.
 2. **Offline** (always without an LLM; with one, as the fallback when no LLM round
    validated): template variants fitted to the cluster statistics, same validation.
 
@@ -16,7 +19,8 @@ cached next to the artifact (``OUT.llm_cache.sqlite``) so that a rebuild reuses 
 
 Artifact layout::
 
-    attempts.jsonl     one record per attempt (cluster, round, source, reason, message, stats)
+    attempts.jsonl     one record per attempt (cluster, round, source, reason, message, stats;
+                       for LLM rounds also finish_reason, continuations, adaptations, tries)
     generators/*.py    accepted generators (registry contract: NAME, KIND, docstring)
     summary.json       per cluster: accepted generator, source, attempts
     config.json, _COMPLETE.json
@@ -38,7 +42,16 @@ from ..config import StrictModel
 from ..errors import GeneratorError
 from ..synthesis.registry import load_spec
 from .code import extract_code
-from .llm import LLMClient, LLMConfig
+from .context import (
+    artifact_meta,
+    check_lines,
+    cluster_kind,
+    detector_targets,
+    measured_lines,
+    repeat_target,
+)
+from .exemplars import BOUNDARY, cluster_members, from_cluster, representatives, within_budget
+from .llm import LLMClient, LLMConfig, Reply
 from .offline import render_generator, variants
 from .prompts import render, sha
 from .validate import Validation, ValidationConfig, target_of, validate
@@ -53,9 +66,11 @@ class ExtractConfig(StrictModel):
     """How to extract generators from a clusters artifact."""
 
     llm: LLMConfig | None = Field(None, description="None: offline extractor only")
-    rounds: int = Field(2, ge=1, le=10, description="LLM rounds (first ask + repairs) per cluster")
-    prompt: str = Field("motif_writer_v1", description="prompt template name in prompts/")
-    repair_prompt: str = Field("motif_repair_v1", description="repair prompt template name")
+    rounds: int = Field(4, ge=1, le=10, description="LLM rounds (first ask + repairs) per cluster")
+    prompt: str = Field("motif_writer_v2", description="prompt template name in prompts/")
+    repair_prompt: str = Field("motif_repair_v2", description="repair prompt template name")
+    exemplars: int = Field(6, ge=1, le=20, description="cluster members shown in the prompt (top-scored + sub-group medoids)")
+    exemplar_budget_chars: int = Field(12000, ge=500, description="characters of exemplars in the prompt, in all")
     min_size: int = Field(2, ge=1, description="skip clusters with fewer members")
     min_mass_share: float = Field(0.0, ge=0, le=1, description="skip clusters holding less influence mass")
     max_clusters: int | None = Field(None, ge=1, description="only the clusters with most mass")
@@ -87,12 +102,25 @@ def worth_it(clusters: list[dict], cfg: ExtractConfig) -> list[dict]:
     return keep[: cfg.max_clusters] if cfg.max_clusters else keep
 
 
-def prompt_context(cluster: dict, cfg: ExtractConfig) -> dict:
-    """What the prompt templates see about a cluster."""
+def prompt_context(cluster: dict, cfg: ExtractConfig, clusters_dir: str | os.PathLike | None = None) -> dict:
+    """What the prompt templates see about a cluster: its numeric targets (repeat share and
+    window, required detectors and their meaning, shape), representative exemplars shown whole
+    within ``cfg.exemplar_budget_chars``, and the contract's numbers (see :mod:`.context`)."""
     target = target_of(cluster, cfg.validation.dominant_share)
-    return {"cluster": cluster, "exemplars": cluster["exemplars"][:3], "target": target,
-            "detectors": {n: cluster["profile"]["detectors"][n] for n in target["detectors"]},
-            "stats": cluster["profile"]["stats"], "n": cfg.validation.n}
+    meta = artifact_meta(clusters_dir)
+    members = cluster_members(clusters_dir, cluster["id"])
+    chosen = representatives(members, cfg.exemplars) if members is not None else from_cluster(cluster)
+    stats = cluster["profile"]["stats"]
+    window_chars = int(stats.get("chars") or target.get("window_chars") or 0)
+    kinds = sorted((cluster.get("kinds") or {}).items(), key=lambda kv: -kv[1])[:3]
+    return {"cluster": cluster, "target": target, "stats": stats, "n": cfg.validation.n,
+            "exemplars": within_budget(chosen[: cfg.exemplars], cfg.exemplar_budget_chars),
+            "detectors_share": {n: cluster["profile"]["detectors"][n] for n in target["detectors"]},
+            "detectors": detector_targets(target["detectors"], cluster, meta),
+            "repeat": repeat_target(cluster, meta), "window_chars": window_chars, "boundary": BOUNDARY,
+            "kind": cluster_kind(cluster), "kinds": ", ".join(f"{k} {v:.0%}" for k, v in kinds),
+            "min_chars": cfg.validation.min_chars, "doc_chars": max(2 * window_chars, cfg.validation.min_chars),
+            "max_tokens": cfg.llm.max_tokens if cfg.llm else None}
 
 
 def _header(name: str, kind: str, cluster: dict, source: str, provenance: dict, validation: dict | None) -> str:
@@ -113,42 +141,70 @@ def _validation_summary(v: Validation, n: int) -> dict:
 
 
 def _llm_round(client: LLMClient, messages: list[dict], cluster: dict, rnd: int, cfg: ExtractConfig,
-               rec: _Recorder, prompt_sha: str) -> tuple[Validation | None, str | None, str]:
-    """One LLM round: ask, extract, validate. Returns (validation, final code, reply)."""
+               rec: _Recorder, prompt_sha: str) -> tuple[Validation | None, str | None, Reply]:
+    """One LLM round: ask, extract, validate. Returns (validation, code, reply);
+    validation None when the endpoint gave no reply. A reply still cut at the budget is
+    recorded as ``truncated`` and never validated (it is half a program, not a syntax error)."""
     reply = client.complete(messages, sample=rnd)
     base = {"cluster": cluster["id"], "round": rnd, "source": "llm", "model": cfg.llm.model,
             "prompt_sha": prompt_sha, "request_key": reply.key, "cached": reply.cached,
-            "tries": reply.tries, "llm_errors": reply.errors, "llm_wall_s": round(reply.wall_s, 2)}
+            "tries": reply.tries, "llm_errors": reply.errors, "llm_wall_s": round(reply.wall_s, 2),
+            "finish_reason": reply.finish_reason, "continuations": reply.continuations,
+            "adaptations": reply.adaptations, "max_tokens": cfg.llm.max_tokens}
     if not reply.ok:
-        rec.add(**base, reason="llm_error", message=reply.errors[-1] if reply.errors else "")
-        return None, None, ""
+        rec.add(**base, reason="llm_error", fatal=reply.fatal, message=reply.errors[-1] if reply.errors else "")
+        return None, None, reply
+    if reply.truncated:
+        message = (f"the reply was cut at the {cfg.llm.max_tokens}-token limit after {reply.continuations} "
+                   "continuation(s)" if reply.text.strip() else
+                   f"the reply was empty at the {cfg.llm.max_tokens}-token limit (a reasoning model may have "
+                   "spent the budget thinking; raise max_tokens)")
+        rec.add(**base, reason="truncated", message=message, reply=reply.text[-2000:])
+        return Validation(False, "truncated", message), None, reply
     code = extract_code(reply.text)
     if code is None:
         rec.add(**base, reason="no_code", message="the reply contains no Python code block", reply=reply.text[:2000])
-        return Validation(False, "no_code", "your reply contained no ```python code block"), None, reply.text
+        return Validation(False, "no_code", "your reply contained no ```python code block"), None, reply
     name = f"motif_c{cluster['id']}_llm_v1"
-    full = _header(name, "motif", cluster, "LLM-written", {"model": cfg.llm.model, "prompt_sha": prompt_sha,
-                                                        "round": rnd}, None) + code
+    full = _header(name, cluster_kind(cluster), cluster, "LLM-written",
+                   {"model": cfg.llm.model, "prompt_sha": prompt_sha, "round": rnd}, None) + code
     v = validate(full, cluster, cfg.validation)
-    rec.add(**base, reason=v.reason, message=v.message, stats=v.stats, code_sha=sha(code), code=code[:4000])
-    return v, code, reply.text
+    checks = getattr(v, "checks", None)
+    rec.add(**base, reason=v.reason, message=v.message, stats=v.stats, **({"checks": checks} if checks else {}),
+            code_sha=sha(code), code=code[:4000])
+    return v, code, reply
 
 
-def try_llm(client: LLMClient, cluster: dict, cfg: ExtractConfig, rec: _Recorder) -> tuple[str, dict] | None:
-    """Up to ``rounds`` LLM rounds; ``(code, provenance)`` of the first validated one."""
-    ctx = prompt_context(cluster, cfg)
+def repair_context(v: Validation, code: str | None, continuations: int = 0) -> dict:
+    """What the repair prompt adds to the writer's context: the failure and the validator's
+    measured numbers (its ``checks`` when it gives them, else the measured profile)."""
+    return {"reason": v.reason, "error": v.message[:1500], "code": code or "",
+            "checks": check_lines(getattr(v, "checks", None)), "measured": measured_lines(v.stats),
+            "continuations": continuations}
+
+
+def try_llm(client: LLMClient, cluster: dict, cfg: ExtractConfig, rec: _Recorder,
+            clusters_dir: str | os.PathLike | None = None) -> tuple[str, dict] | None:
+    """Up to ``rounds`` LLM rounds (first ask, then repairs); ``(code, provenance)`` of the
+    first validated one. A repair shows the failed reply and the validator's numbers; after a
+    truncated reply the model is asked, in the first turn, for a shorter generator."""
+    ctx = prompt_context(cluster, cfg, clusters_dir)
     prompt = render(cfg.prompt, **ctx)
     psha = sha(prompt)
-    messages = [{"role": "user", "content": prompt}]
+    ask = {"role": "user", "content": prompt}
+    messages = [ask]
     for rnd in range(cfg.rounds):
         v, code, reply = _llm_round(client, messages, cluster, rnd, cfg, rec, psha)
         if v is not None and v.ok:
             return code, {"model": cfg.llm.model, "prompt": cfg.prompt, "prompt_sha": psha, "round": rnd,
                           "validation": _validation_summary(v, cfg.validation.n)}
-        if v is None:  # the endpoint failed after its retries: more rounds would fail the same way
+        if v is None:  # no reply after retries, or a 4xx: more rounds would fail the same way
             return None
-        repair = render(cfg.repair_prompt, **ctx, reason=v.reason, error=v.message[:1500], code=code or "")
-        messages = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": repair}]
+        repair = render(cfg.repair_prompt, **ctx, **repair_context(v, code, reply.continuations))
+        if v.reason == "truncated":  # the cut reply is no use as context: ask afresh, for less
+            messages = [{"role": "user", "content": f"{prompt}\n\n{repair}"}]
+        else:
+            messages = [ask, {"role": "assistant", "content": reply.text}, {"role": "user", "content": repair}]
     return None
 
 
@@ -170,8 +226,8 @@ def try_offline(cluster: dict, cfg: ExtractConfig, rec: _Recorder, clusters_dir:
 
 def _save_llm(code: str, prov: dict, cluster: dict, gen_dir: Path) -> Path:
     name = f"motif_c{cluster['id']}_llm_v1"
-    full = _header(name, "motif", cluster, "LLM-written", {k: v for k, v in prov.items() if k != "validation"},
-                   prov["validation"]) + code
+    full = _header(name, cluster_kind(cluster), cluster, "LLM-written",
+                   {k: v for k, v in prov.items() if k != "validation"}, prov["validation"]) + code
     return _write_generator(gen_dir / f"{name}.py", full)
 
 
@@ -187,7 +243,7 @@ def extract_cluster(cluster: dict, cfg: ExtractConfig, client: LLMClient | None,
     row = {"cluster": cluster["id"], "label": cluster["label"], "mass_share": cluster["influence_mass_share"],
            "generator": None, "source": None}
     if client is not None:
-        got = try_llm(client, cluster, cfg, rec)
+        got = try_llm(client, cluster, cfg, rec, clusters_dir)
         if got is not None:
             path = _save_llm(*got, cluster, gen_dir)
             return {**row, "generator": path.stem, "source": "llm", "provenance": got[1]}

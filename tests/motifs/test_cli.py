@@ -25,3 +25,23 @@ def test_user_errors_are_one_line(tmp_path):
     assert res.exit_code == 2 and "no complete clusters artifact" in res.output
     res = runner.invoke(app, ["extract", str(tmp_path), "--out", str(tmp_path / "ex"), "--llm-model", "m"])
     assert res.exit_code == 2 and "go together" in res.output
+
+
+def test_extract_with_an_llm_prints_a_line_per_cluster(scored, tmp_path):
+    """A server rejecting max_tokens and temperature (like current reasoning models): the line
+    says the generator came from the LLM and how the request was adapted."""
+    from .loopback import Loopback
+
+    packed, scores = scored
+    runner = CliRunner()
+    res = runner.invoke(app, ["cluster", str(scores), "--packed", str(packed), "--out", str(tmp_path / "cl"),
+                              "--top-fraction", "0.3", "--k", "2", "--background", "100"])
+    assert res.exit_code == 0, res.output
+    with Loopback() as srv:
+        res = runner.invoke(app, ["extract", str(tmp_path / "cl"), "--out", str(tmp_path / "ex"), "--max-clusters", "1",
+                                  "--llm-base-url", srv.url("reasoning"), "--llm-model", "m",
+                                  "--llm-temperature", "0.7", "--allow-code-execution"])
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if x.strip().startswith("cluster 0"))
+    assert "accepted from LLM at the first ask" in line and "of mass" in line
+    assert "max_tokens rejected" in line and "temperature rejected" in line

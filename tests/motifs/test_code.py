@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mda_augment.motifs.code import check_contract, extract_code
+import pytest
+
+from mda_augment.motifs.code import check_contract, extract_code, stitch
 
 GEN = "import random\n\ndef generate(seed, n):\n    return [str(seed)] * n"
 
@@ -44,3 +46,25 @@ def test_empty_fence_before_the_code_block():
 def test_several_blocks_pick_the_one_with_generate():
     reply = "```\ndef helper():\n    pass\n```\n\n```python\n" + GEN + "\n```"
     assert extract_code(reply) == GEN
+
+
+FULL = "Here you go.\n```python\nimport random\n\n\ndef generate(seed, n):\n    rng = random.Random(seed)\n    return [str(rng.random()) * 40 for _ in range(n)]\n```\n"
+
+
+@pytest.mark.parametrize("cut", [20, 47, 80, len(FULL) - 5])
+def test_stitch_exact_continuation(cut):
+    assert stitch(FULL[:cut], FULL[cut:]) == FULL
+
+
+def test_stitch_drops_a_reopened_fence_and_a_restarted_line():
+    cut = FULL.index("rng.random")
+    assert stitch(FULL[:cut], "```python\n" + FULL[cut:]) == FULL
+    line_start = FULL.rindex("\n", 0, cut) + 1
+    assert stitch(FULL[:cut], FULL[line_start:]) == FULL  # the model rewrote the cut line whole
+
+
+def test_stitch_drops_a_long_repeated_tail_but_keeps_short_coincidences():
+    cut = FULL.index("    return")
+    assert stitch(FULL[:cut], FULL[cut - 45:]) == FULL  # repeated 45 characters
+    partial, more = "x = f(a)\n", "\ny = 1\n"  # a newline that is really the next character
+    assert stitch(partial, more) == partial + more

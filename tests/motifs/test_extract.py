@@ -1,5 +1,7 @@
 """Extraction end to end on a real clusters artifact: offline, consent, and LLM failures
-(from the loopback server) that must be recorded and fall back to the offline extractor."""
+(from the loopback server) that must be recorded and fall back to the offline extractor, and
+servers with the quirks of real ones (rejected parameters, replies cut at the budget) that must
+end with an accepted LLM generator."""
 
 from __future__ import annotations
 
@@ -7,20 +9,15 @@ import json
 
 import pytest
 
-from mda_augment.clustering import ClusterConfig, build_clusters
+from mda_augment.clustering import load_clusters
 from mda_augment.errors import GeneratorError
 from mda_augment.motifs import ExtractConfig, extract
+from mda_augment.motifs.context import cluster_kind
+from mda_augment.motifs.outcome import outcome_lines
 from mda_augment.sandbox import run_code
 from mda_augment.synthesis.registry import load_spec
 
 from .loopback import Loopback
-
-
-@pytest.fixture(scope="module")
-def clusters_dir(scored, tmp_path_factory):
-    packed, scores = scored
-    out = tmp_path_factory.mktemp("cl") / "clusters"
-    return build_clusters(scores, packed, out, ClusterConfig(top_fraction=0.3, k=2, background=100))
 
 
 def attempts(out):
@@ -50,7 +47,7 @@ def test_llm_code_needs_consent(clusters_dir, tmp_path):
         extract(clusters_dir, tmp_path / "ex", ExtractConfig(llm=llm("http://127.0.0.1:9/v1")))
 
 
-@pytest.mark.parametrize("mode,reason", [("e500", "llm_error"), ("garbage", "llm_error"),
+@pytest.mark.parametrize("mode,reason", [("e500", "llm_error"), ("e400", "llm_error"), ("garbage", "llm_error"),
                                          ("nochoices", "llm_error"), ("sleep", "llm_error"),
                                          ("nocode", "no_code")])
 def test_llm_failures_are_recorded_and_fall_back(clusters_dir, tmp_path, mode, reason):
@@ -64,6 +61,10 @@ def test_llm_failures_are_recorded_and_fall_back(clusters_dir, tmp_path, mode, r
     assert len(llm_rows) == (2 if reason == "no_code" else 1)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["clusters"][0]["source"] == "offline"
+    assert "fell back to offline" in outcome_lines(out)[0]
+    if mode == "e400":  # a client error is not retried, and the line says so
+        assert llm_rows[0]["tries"] == 1 and llm_rows[0]["fatal"]
+        assert "not retried" in outcome_lines(out)[0]
 
 
 def test_llm_code_that_validates_is_accepted(clusters_dir, tmp_path):
@@ -74,3 +75,64 @@ def test_llm_code_that_validates_is_accepted(clusters_dir, tmp_path):
     assert row["source"] == "llm", attempts(out)
     spec = load_spec(out / "generators" / f"{row['generator']}.py")
     assert "model: m" in spec.code and "prompt_sha" in spec.code
+
+
+def accepted(out):
+    row = json.loads((out / "summary.json").read_text())["clusters"][0]
+    assert row["source"] == "llm", [(r["reason"], r["message"][:200]) for r in attempts(out)]
+    return row, load_spec(out / "generators" / f"{row['generator']}.py")
+
+
+@pytest.mark.parametrize("mode,options,adaptations", [
+    ("no_max_tokens", {}, ["max_tokens rejected: sending max_completion_tokens"]),
+    ("no_temperature", {"temperature": 0.7}, ["temperature rejected: using the server default"]),
+    ("cap500", {}, []),
+])
+def test_strong_model_behind_a_real_servers_quirks_is_accepted(clusters_dir, tmp_path, mode, options, adaptations):
+    """A server that rejects max_tokens, one that rejects temperature, one that cuts replies at
+    500 tokens (finish_reason "length"): each ends with an accepted LLM generator at the first ask."""
+    with Loopback() as srv:
+        cfg = ExtractConfig(llm=llm(srv.url(mode), **options), max_clusters=1, allow_code_execution=True)
+        out = extract(clusters_dir, tmp_path / "ex", cfg)
+    row, spec = accepted(out)
+    first = attempts(out)[0]
+    assert first["round"] == 0 and first["reason"] == "ok" and first["adaptations"] == adaptations
+    assert first["finish_reason"] == "stop" and first["continuations"] == (2 if mode == "cap500" else 0)
+    cluster = next(c for c in load_clusters(clusters_dir)[0] if c["id"] == row["cluster"])
+    assert spec.kind == cluster_kind(cluster) == "log"  # the cluster's document kind, not "motif"
+    assert "accepted from LLM at the first ask" in outcome_lines(out)[0]
+
+
+def test_reply_cut_even_after_continuing_asks_for_a_shorter_generator(clusters_dir, tmp_path):
+    """The issue's case: a 600-token budget honoured by the server cuts a ~1,000-token generator.
+    The cut code is never validated; the next round asks for a shorter one, which is accepted."""
+    with Loopback() as srv:
+        cfg = ExtractConfig(llm=llm(srv.url("strong"), max_tokens=600, continuations=0), max_clusters=1,
+                            allow_code_execution=True)
+        out = extract(clusters_dir, tmp_path / "ex", cfg)
+        second = srv.requests[-1][1]["messages"]
+    rows = attempts(out)
+    assert [r["reason"] for r in rows if r["source"] == "llm"] == ["truncated", "ok"]
+    assert "stats" not in rows[0] and rows[0]["finish_reason"] == "length"
+    assert len(second) == 1 and "shorter generator" in second[0]["content"]
+    accepted(out)
+    assert "accepted from LLM after 1 repair" in outcome_lines(out)[0]
+
+
+def test_repair_prompt_carries_the_validators_numbers(clusters_dir, tmp_path):
+    with Loopback() as srv:
+        cfg = ExtractConfig(llm=llm(srv.url("first_bad")), max_clusters=1, allow_code_execution=True)
+        out = extract(clusters_dir, tmp_path / "ex", cfg)
+        repair = srv.requests[-1][1]["messages"]
+    failed = attempts(out)[0]
+    assert failed["reason"] != "ok"
+    assert [m["role"] for m in repair] == ["user", "assistant", "user"]
+    prompt = repair[-1]["content"]
+    if failed.get("checks"):  # the validator's own checks, each measured value shown
+        numbers = [c["value"] for c in failed["checks"] if not c["ok"] and isinstance(c["value"], float)]
+    else:  # the measured profile next to the cluster's
+        numbers = list(failed["stats"]["generated"]["stats"].values())
+    assert numbers and all(f"{x:.3g}" in prompt for x in numbers), prompt
+    assert failed["message"][:80] in prompt
+    accepted(out)
+    assert "accepted from LLM after 1 repair" in outcome_lines(out)[0]

@@ -2,7 +2,10 @@
 
 The model is tiny and its code usually fails validation; the test checks the real path
 (prompt -> server -> reply -> code -> sandbox -> record -> repair -> fallback), not quality.
-Kept to one cluster, two rounds and 300 tokens per reply (about a minute on one thread).
+Kept to one cluster, two rounds, one exemplar and 150 tokens per request with one
+continuation, at most 600 generated tokens in all (about a minute on one thread): a reply cut
+at the budget goes through the real continuation path, and every round records why
+generation stopped.
 """
 
 from __future__ import annotations
@@ -67,15 +70,19 @@ def local_llm():
 def test_local_llm_attempts_are_recorded_and_fall_back(local_llm, scored, tmp_path):
     packed, scores = scored
     clusters = build_clusters(scores, packed, tmp_path / "cl", ClusterConfig(top_fraction=0.3, k=2, background=100))
-    llm = {"base_url": local_llm, "model": MODEL_NAME, "max_tokens": 300, "timeout_s": 60, "retries": 1,
-           "temperature": 0.7}
-    cfg = ExtractConfig(llm=llm, rounds=2, max_clusters=1, allow_code_execution=True)
+    llm = {"base_url": local_llm, "model": MODEL_NAME, "max_tokens": 150, "timeout_s": 120, "retries": 1,
+           "temperature": 0.7, "continuations": 1}
+    cfg = ExtractConfig(llm=llm, rounds=2, exemplars=1, exemplar_budget_chars=500, max_clusters=1,
+                        allow_code_execution=True)
     out = extract(clusters, tmp_path / "ex", cfg)
     rows = [json.loads(x) for x in (out / "attempts.jsonl").read_text().splitlines()]
     llm_rows = [r for r in rows if r["source"] == "llm"]
     assert llm_rows, rows
     assert all(r["reason"] != "llm_error" for r in llm_rows), [r["llm_errors"] for r in llm_rows]
     assert all(r["reason"] and (r["reason"] == "ok" or r["message"]) for r in llm_rows)
+    assert all(r["finish_reason"] in ("stop", "length") and r["continuations"] <= 1 for r in llm_rows)
+    # a reply still cut after its continuation is recorded as such, never validated as code
+    assert all("stats" not in r for r in llm_rows if r["reason"] == "truncated")
     row = json.loads((out / "summary.json").read_text())["clusters"][0]
     if row["source"] == "llm":  # the tiny model got it right: the saved file says who wrote it
         assert llm_rows[-1]["reason"] == "ok"
