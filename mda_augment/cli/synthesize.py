@@ -42,9 +42,11 @@ def synthesize_cmd(
     stats = synthesize(out, cfg, overwrite=overwrite)
     for name, row in stats.items():
         if not name.startswith("_"):
+            determinism = {True: "deterministic", False: "NOT deterministic", None: "determinism unchecked"}
             typer.echo(f"{name}: {row['documents']} documents, {row['mb']} MB, "
                        f"{row['exact_duplicates']} exact + {row['near_duplicates']} near duplicates, "
-                       f"{row['shards_failed']} failed shards")
+                       f"{row['shards_failed']} failed shards, {determinism[row.get('deterministic')]}"
+                       + (f"; refused: {row['refused']}" if row.get("refused") else ""))
     typer.echo(f"store: {out}")
 
 

@@ -116,8 +116,18 @@ def _check_architecture(missing: list[str], pins: dict[str, dict], lock: Path) -
                               f"{REFRESH_HINT.format(lock=lock)}")
 
 
-def fetch_locked(packages: list[str], pins: dict[str, dict], cache: Path, lock: Path) -> dict[str, Path]:
-    """Locked: the pinned version of each package, from the cache or the archive, verified."""
+def fetch_locked(packages: list[str], pins: dict[str, dict], cache: Path, lock: Path,
+                 policy: str = "strict") -> tuple[dict[str, Path], list[dict]]:
+    """Locked: the pinned version of each package, from the cache or the archive, verified.
+
+    ``policy`` says what happens when the archive no longer serves a pinned version (Debian
+    drops superseded versions at point releases and security updates): ``strict`` refuses in
+    one line; ``prefer`` takes the version the archive serves now for that package alone and
+    returns it as a deviation, so the build goes on and says exactly what differs from the lock.
+
+    Returns:
+        (package -> .deb path, deviations ``[{package, pinned, used}]``).
+    """
     unpinned = [p for p in packages if p not in pins]
     if unpinned:
         raise ConfigError(f"{lock}: no pin for {', '.join(unpinned)}; {REFRESH_HINT.format(lock=lock)}")
@@ -125,17 +135,35 @@ def fetch_locked(packages: list[str], pins: dict[str, dict], cache: Path, lock: 
     found = {p: _cached_version(cache, p, pins[p]) for p in packages}
     missing = [p for p, path in found.items() if path is None]
     _check_architecture(missing, pins, lock)
+    deviations: list[dict] = []
     try:
         apt.download([f"{p}={pins[p]['version']}" for p in missing], cache)
     except apt.AptFailed as err:
-        if err.package in pins:
+        if err.package not in pins:
+            raise
+        if policy != "prefer":
             raise _unserved(err.package, pins[err.package], lock, err.apt_error) from None
-        raise
+        deviations = _fetch_preferring_pins(missing, pins, cache)
+    moved = {d["package"] for d in deviations}
     for p in missing:
-        found[p] = _cached_version(cache, p, pins[p])
+        found[p] = cached(cache, p) if p in moved else _cached_version(cache, p, pins[p])
         if found[p] is None:
             raise _unserved(p, pins[p], lock, "apt-get download produced no file of that version")
-    return {p: verify(path, p, pins[p], lock) for p, path in found.items()}  # type: ignore[arg-type]
+    debs = {p: path if p in moved else verify(path, p, pins[p], lock) for p, path in found.items()}
+    return debs, deviations  # type: ignore[return-value]
+
+
+def _fetch_preferring_pins(missing: list[str], pins: dict[str, dict], cache: Path) -> list[dict]:
+    """One package at a time: the pinned version where served, else today's (a deviation)."""
+    deviations = []
+    for p in missing:
+        try:
+            apt.download([f"{p}={pins[p]['version']}"], cache)
+        except apt.AptFailed:
+            apt.download([p], cache)
+            used = control_fields(cached(cache, p)).get("Version")
+            deviations.append({"package": p, "pinned": pins[p]["version"], "used": used})
+    return deviations
 
 
 def resolve_lock_path(lock: str | os.PathLike, repo_root: Path) -> Path:

@@ -78,6 +78,9 @@ class MinipileConfig(StrictModel):
     packages: list[str] | None = Field(None, description="override the profile's package list")
     local_debs: list[Path] = Field(default_factory=list, description="extra .deb files to read (no download)")
     cache_dir: Path | None = Field(None, description="where .deb files are cached (default ~/.cache/mda-augment/debs)")
+    lock_policy: Literal["strict", "prefer"] = Field(
+        "strict", description="when the archive no longer serves a pinned version: strict refuses; prefer uses "
+        "today's version of that package, warns, and records the deviation in config.json")
     lock: Path | None = Field(None, description="lock file pinning each package's version and sha256 "
                               "(e.g. recipes/minipile-small.lock.json; relative paths also resolve "
                               "against the repository); null: the newest cached or served version")
@@ -223,23 +226,31 @@ def lock_file(cfg: MinipileConfig) -> Path | None:
     return path
 
 
-def resolve_debs(cfg: MinipileConfig) -> list[Path]:
-    """The ``.deb`` files to read: the package list (pinned by the lock, if any), fetched
-    into the cache as needed, then ``local_debs`` (verified against the lock when it pins them)."""
+def resolve_debs(cfg: MinipileConfig) -> tuple[list[Path], list[dict]]:
+    """The ``.deb`` files to read and the lock deviations: the package list (pinned by the lock,
+    if any), fetched into the cache as needed, then ``local_debs`` (verified against the lock
+    when it pins them)."""
     packages = package_list(cfg)
     cache = Path(cfg.cache_dir or default_cache_dir())
     lock = lock_file(cfg)
     if lock is None:
         debs = list(fetch(packages, cache).values()) if packages else []
-        return debs + [Path(p) for p in cfg.local_debs]
+        return debs + [Path(p) for p in cfg.local_debs], []
     pins = read_lock(lock)
-    debs = list(fetch_locked(packages, pins, cache, lock).values()) if packages else []
+    fetched, deviations = fetch_locked(packages, pins, cache, lock, cfg.lock_policy) if packages else ({}, [])
+    if deviations:
+        from ..console import say
+
+        moved = ", ".join(f"{d['package']} {d['pinned']} -> {d['used']}" for d in deviations)
+        say(f"[yellow]minipile: the archive no longer serves {len(deviations)} pinned version(s) of {lock} "
+            f"({moved}); using today's, recorded in config.json (lock_policy: strict refuses instead)[/yellow]")
+    debs = list(fetched.values())
     for local in map(Path, cfg.local_debs):
         name = package_name(local)
         if name in pins:
             verify(local, name, pins[name], lock)
         debs.append(local)
-    return debs
+    return debs, deviations
 
 
 def write_lock(cfg: MinipileConfig, path: str | os.PathLike, *, update: bool | None = None) -> Path:
@@ -278,10 +289,11 @@ def build_minipile(out: str | os.PathLike, cfg: MinipileConfig, *, overwrite: bo
     with building(out, config=record, overwrite=overwrite) as tmp:
         if tmp is None:
             return out
-        debs = resolve_debs(cfg)
+        debs, deviations = resolve_debs(cfg)
         record["fingerprint"]["debs"] = deb_fingerprints(debs)
         lock = lock_file(cfg)
-        record["fingerprint"]["lock"] = {"path": str(lock), "sha256": file_sha256(lock)} if lock else None
+        record["fingerprint"]["lock"] = {"path": str(lock), "sha256": file_sha256(lock),
+                                         "deviations": deviations} if lock else None
         total = sum(cfg.weights.values())
         budgets = {k: int(cfg.target_mb * 1024 * 1024 * w / total) for k, w in cfg.weights.items() if w > 0}
         reservoirs: dict[tuple[str, str], _Reservoir] = {}

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..artifacts import read_json
+from ..errors import ConfigError
 from ..stage import Section, Stage
 from .config import CorpusConfig, check_input_path
 from .packing import META, PackConfig
@@ -22,7 +23,14 @@ class CorpusStage(Stage):
     files = (COMPOSITION, SKIPPED)
 
     def check(self, cfg: CorpusConfig, recipe) -> None:
+        from .minipile import lock_file
+
         check_input_path(cfg, "corpus.path")
+        if cfg.source == "minipile":
+            try:
+                lock_file(cfg.minipile)  # the lock exists (its pins are checked when building)
+            except ConfigError as err:
+                raise ConfigError(f"corpus.{err}") from None
 
     def build(self, inputs: Mapping[str, Path], out: Path, cfg: CorpusConfig, *, overwrite: bool = False) -> Path:
         from .minipile import build_minipile

@@ -14,7 +14,7 @@ from mda_augment.cli import app
     (["attribute", "nowhere", "--out", "o"], "not a run directory"),
     (["attribute", "--out", "o"], "RUN: missing"),
     (["attribute", "r"], "--out: required"),
-    (["attribute", "r", "--out", "o", "--mode", "heads"], "field 'mode'"),
+    (["attribute", "r", "--out", "o", "--mode", "heads"], "mode: use one of qk"),
     (["attribute", "r", "--out", "o", "--probe", "nope"], "probe: 'nope' unknown"),
     (["attribute", "--pythia", "pythia-14m", "--out", "o"], "--pythia-data"),
 ])

@@ -114,6 +114,16 @@ def test_a_pinned_version_the_archive_no_longer_serves_is_one_line(tmp_path, fak
     assert "corpus lock" in message  # how to refresh it
 
 
+def test_prefer_policy_builds_with_todays_version_and_records_the_deviation(tmp_path, fake_apt, published):
+    lock = write_lock(_cfg(tmp_path, "cache"), tmp_path / "mp.lock.json")
+    fake_apt.withdraw(published)
+    fake_apt.publish(build_deb(tmp_path / "v2", PKG, "2.0", extra="second release\n" * 20))
+    out = build_minipile(tmp_path / "mp", _cfg(tmp_path, "fresh-cache", lock=lock, lock_policy="prefer"))
+    fingerprint = read_json(out / "config.json")["fingerprint"]
+    assert fingerprint["lock"]["deviations"] == [{"package": PKG, "pinned": "1.0", "used": "2.0"}]
+    assert [d["version"] for d in fingerprint["debs"]] == ["2.0"]
+
+
 def test_a_lock_without_a_pin_for_a_package_names_it(tmp_path, fake_apt, published):
     lock = tmp_path / "empty.lock.json"
     lock.write_text(json.dumps({"format": 1, "packages": {}}))
