@@ -42,6 +42,8 @@ HEX_RUN = re.compile(r"^[0-9A-Fa-f]+$")
 HEX_PREFIX = re.compile(r"^(0[xX])([0-9A-Fa-f]+)$")
 HEX_LOWER = re.compile(r"^[0-9a-f]+$")
 HEX_UPPER = re.compile(r"^[0-9A-F]+$")
+UPPER_0X = re.compile(r"0[xX][0-9]*[A-F]")
+LOWER_0X = re.compile(r"0[xX][0-9]*[a-f]")
 
 
 @dataclass
@@ -90,11 +92,14 @@ def lex(text: str) -> list[tuple[bool, str]]:
     return out
 
 
-def shape_of(value: str, after_0x: bool = False) -> str:
+def shape_of(value: str, after_0x: bool = False, upper_hex: bool = True) -> str:
     """Character-class shape: ``a``/``A`` ASCII letters, ``9`` digit, ``1`` a leading
-    non-zero digit, ``h``/``H`` hex digit (hex values), ``u`` any other letter."""
+    non-zero digit, ``h``/``H`` hex digit (hex values), ``u`` any other letter. A ``0x`` value
+    of digits only takes the case ``upper_hex`` (the case its neighbours are written in)."""
     has_digit, has_alpha = any(c.isdigit() for c in value), any(c.isalpha() for c in value)
     if len(value) >= 2 and (after_0x or (has_digit and has_alpha)):
+        if value.isdigit():
+            return ("H" if upper_hex else "h") * len(value)
         if HEX_LOWER.match(value):
             return "h" * len(value)
         if HEX_UPPER.match(value):
@@ -167,6 +172,7 @@ class _SkeletonBuilder:
 
     def build(self, text: str) -> Skeleton:
         sk = Skeleton(lines=[])
+        self.upper_hex = len(UPPER_0X.findall(text)) >= len(LOWER_0X.findall(text))
         by_value: dict[str, int] = {}
         recent: list[tuple[int, int, str, str]] = []  # (group, char position, shape, value)
         counts: Counter = Counter()
@@ -195,7 +201,7 @@ class _SkeletonBuilder:
     def _group(self, sk: Skeleton, value: str, after_0x: bool, by_value: dict, recent: list, pos: int) -> int:
         if value in by_value:
             return by_value[value]
-        shape = shape_of(value, after_0x)
+        shape = shape_of(value, after_0x, self.upper_hex)
         gid = len(sk.groups)
         derived, delta, merge = -1, 0, -1
         number = _numeric(value, shape)
