@@ -18,9 +18,12 @@ group once and writes it at every occurrence, so a mapping line ``0x00A0 0x00A0`
 content value that is a small increment of an earlier one (consecutive codepoints, line
 numbers) is *derived* from that group. Both are what the matched no-repeat control resamples.
 
-Fresh content keeps each value's *shape* (character classes and length, e.g. ``Aaa9999``);
-letter-only values may instead be drawn from the pool of the cluster's content words, so
-that prose and names stay word-like in the model's tokens.
+Fresh content keeps each value's *shape* (character classes and length, e.g. ``Aaa9999``).
+A value that recurs is filled with random characters of its shape: arbitrary content, many
+tokens, each predictable at its next occurrence. A letter-only value that occurs once is
+mostly drawn from the pool of the cluster's content words instead, so that prose and names
+stay word-like (random letters would cost several unpredictable tokens each, diluting the
+window with content real text carries in one or two).
 
 Two knobs add repetition beyond the members' own, for when refilled skeletons fall short of
 the cluster's share: ``merge`` (a singleton content value takes the value of the nearest
@@ -38,6 +41,7 @@ from ..corpus.tokenizers import EOS
 
 VALUE = re.compile(r"[^\W_]+")
 LETTERS_DIGITS = re.compile(r"[^\W\d_]+|\d+")
+CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 HEX_RUN = re.compile(r"^[0-9A-Fa-f]+$")
 HEX_PREFIX = re.compile(r"^(0[xX])([0-9A-Fa-f]+)$")
 HEX_LOWER = re.compile(r"^[0-9a-f]+$")
@@ -57,6 +61,7 @@ class MineConfig:
     min_df: int = 3  # ...and at least this many
     min_df_share_numbers: float = 0.2  # numbers recur by chance: boilerplate only when this common
     max_increment: int = 256
+    chunk: int = 4  # values of 3+ chunks are split into chunks of this many characters
     pool_size: int = 3000  # content words per letter class
     neighbors: int = 8
 
@@ -64,7 +69,7 @@ class MineConfig:
 @dataclass
 class Skeleton:
     lines: list[list]  # each line: literal strings and int group ids
-    groups: list[list] = field(default_factory=list)  # [shape, derived_from, delta, merge_into]
+    groups: list[list] = field(default_factory=list)  # [shape, derived_from, delta, merge_into, repeated]
     keys: set = field(default_factory=set)  # line templates, for neighbours
 
 
@@ -72,7 +77,7 @@ def lex(text: str) -> list[tuple[bool, str]]:
     """``(is_value, piece)`` pieces whose concatenation is ``text``.
 
     Values are runs of letters and digits; a run that is not all hex digits is split where
-    letters and digits meet, and a ``0x`` prefix is literal.
+    letters and digits meet and at camelCase humps, and a ``0x`` prefix is literal.
     """
     out, pos = [], 0
     for m in VALUE.finditer(text):
@@ -84,8 +89,8 @@ def lex(text: str) -> list[tuple[bool, str]]:
             out += [(False, hexed.group(1)), (True, hexed.group(2))]
         elif HEX_RUN.match(run):
             out.append((True, run))
-        else:  # a timestamp like 06T17 or a name like Bgv4254: letters and digits apart
-            out += [(True, p) for p in LETTERS_DIGITS.findall(run)]
+        else:  # a timestamp like 06T17, a name like Bgv4254, camelCase: apart
+            out += [(True, w) for p in LETTERS_DIGITS.findall(run) for w in CAMEL.split(p)]
         pos = m.end()
     if pos < len(text):
         out.append((False, text[pos:]))
@@ -93,17 +98,17 @@ def lex(text: str) -> list[tuple[bool, str]]:
 
 
 def shape_of(value: str, after_0x: bool = False, upper_hex: bool = True) -> str:
-    """Character-class shape: ``a``/``A`` ASCII letters, ``9`` digit, ``1`` a leading
-    non-zero digit, ``h``/``H`` hex digit (hex values), ``u`` any other letter. A ``0x`` value
-    of digits only takes the case ``upper_hex`` (the case its neighbours are written in)."""
+    """Character-class shape, one marker per character: ``a``/``A`` ASCII letters, ``9`` a
+    digit, ``1`` a leading non-zero digit, ``u`` any other letter; in hex values ``x``/``X``
+    a hex letter and ``d``/``D`` a digit (lower/upper-case notation), so that refills keep
+    where the digits and letters sit (``ffff`` stays letters, ``4C46`` digit-letter-digits).
+    A ``0x`` value of digits only takes the case ``upper_hex`` (its neighbours' notation)."""
     has_digit, has_alpha = any(c.isdigit() for c in value), any(c.isalpha() for c in value)
-    if len(value) >= 2 and (after_0x or (has_digit and has_alpha)):
-        if value.isdigit():
-            return ("H" if upper_hex else "h") * len(value)
-        if HEX_LOWER.match(value):
-            return "h" * len(value)
-        if HEX_UPPER.match(value):
-            return "H" * len(value)
+    if len(value) >= 2 and HEX_RUN.match(value) and (after_0x or (has_digit and has_alpha)):
+        upper = upper_hex if value.isdigit() else True if HEX_UPPER.match(value) else \
+            False if HEX_LOWER.match(value) else None
+        if upper is not None:  # (mixed-case runs like aB12 are not hex notation)
+            return "".join(("D" if upper else "d") if c.isdigit() else ("X" if upper else "x") for c in value)
     out = []
     for i, c in enumerate(value):
         if c.isdigit() and c.isascii():
@@ -118,7 +123,7 @@ def shape_of(value: str, after_0x: bool = False, upper_hex: bool = True) -> str:
 def shape_class(shape: str) -> str:
     """Coarse class of a shape: which fills are interchangeable."""
     chars = set(shape)
-    if chars <= {"h"} or chars <= {"H"}:
+    if chars <= {"d", "x"} or chars <= {"D", "X"}:
         return "hex"
     if chars <= {"1", "9"}:
         return "num"
@@ -185,10 +190,14 @@ class _SkeletonBuilder:
                     key.append(piece)
                     prev_lit = piece
                 else:
-                    gid = self._group(sk, piece, prev_lit.endswith(("0x", "0X")), by_value, recent, pos)
-                    counts[gid] += 1
-                    line.append(gid)
+                    after_0x = prev_lit.endswith(("0x", "0X"))
+                    for chunk, hexed in _chunks(piece, after_0x, self.cfg.chunk):
+                        gid = self._group(sk, chunk, after_0x or hexed, by_value, recent, pos)
+                        counts[gid] += 1
+                        line.append(gid)
+                        pos += len(chunk)
                     key.append("{" + shape_class(sk.groups[gid][0]) + "}")
+                    continue
                 pos += len(piece)
             pos += 1
             sk.lines.append(_merge_literals(line))
@@ -196,12 +205,13 @@ class _SkeletonBuilder:
         for gid, g in enumerate(sk.groups):  # only singletons that are not derived may merge
             if counts[gid] > 1 or g[1] >= 0:
                 g[3] = -1
+            g.append(int(counts[gid] > 1))  # repeated: filled with random characters, not a word
         return sk
 
-    def _group(self, sk: Skeleton, value: str, after_0x: bool, by_value: dict, recent: list, pos: int) -> int:
+    def _group(self, sk: Skeleton, value: str, hexed: bool, by_value: dict, recent: list, pos: int) -> int:
         if value in by_value:
             return by_value[value]
-        shape = shape_of(value, after_0x, self.upper_hex)
+        shape = shape_of(value, hexed, self.upper_hex)
         gid = len(sk.groups)
         derived, delta, merge = -1, 0, -1
         number = _numeric(value, shape)
@@ -212,12 +222,22 @@ class _SkeletonBuilder:
                 step = number - (_numeric(gvalue, gshape) or 0)
                 if 1 <= step <= self.cfg.max_increment:
                     derived, delta = g, step
-            if merge < 0 and shape_class(gshape) == shape_class(shape):
+            if merge < 0 and shape_class(gshape) == shape_class(shape) and pos - gpos > len(gvalue) + 2:
                 merge = g
         sk.groups.append([shape, derived, delta, merge])
         by_value[value] = gid
         recent.append((gid, pos, shape, value))
         return gid
+
+
+def _chunks(value: str, after_0x: bool, size: int) -> list[tuple[str, bool]]:
+    """A long value as ``size``-character chunks (hex dumps, base64, hashes): each chunk is its
+    own group, so repetition *inside* a value (``868d868d``) is kept. Chunks of a hex value
+    stay hex even when one has no digit (``ffff``)."""
+    hexed = after_0x or bool(HEX_RUN.match(value))
+    if len(value) < 3 * size or not (hexed or any(c.isdigit() for c in value)):
+        return [(value, False)]  # words stay whole
+    return [(value[i:i + size], hexed) for i in range(0, len(value), size)]
 
 
 def _merge_literals(line: list) -> list:
@@ -311,6 +331,7 @@ def mine(members: list[Member], seq_len: int, chars_per_token: float, doc_tokens
         "weights": [round(w / sum(weights), 6) for w in weights],
         "pools": pools, "uni": uni or "\u00e9\u00e8\u00fc\u00f6",
         "doc_chars": [int(doc_chars * 0.5), int(doc_chars * 1.5)],
+        "echo_lag": int(0.5 * window_chars),
         "summary": {"members": len(members), "source_documents": len(units), "boilerplate_values": len(boiler),
                     "min_df": min_df, "skeletons": len(skeletons), "skeleton_chars": used,
                     "content_groups": sum(len(s.groups) for s in skeletons),

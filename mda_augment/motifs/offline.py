@@ -30,6 +30,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ..artifacts import read_json
@@ -100,13 +101,15 @@ def variants(cluster: dict) -> list[tuple[str, dict]]:
     return [(family, fit_params(cluster, family, shift)) for shift in (0.0, 0.25, -0.2)]
 
 
-# (merge, echo, pool_p): the members' own repetition first, then more, in steps
+# the members' own repetition first, then more in steps: MERGE reuses values in nearby slots,
+# ECHO repeats recent spans COPIES times at line and clause ends; POOL_P: words for singletons
 MINED_VARIANTS = [
-    {"merge": 0.0, "echo": 0.0, "pool_p": 0.5},
-    {"merge": 0.5, "echo": 0.0, "pool_p": 0.5},
-    {"merge": 1.0, "echo": 0.1, "pool_p": 0.5},
-    {"merge": 1.0, "echo": 0.3, "pool_p": 0.5},
-    {"merge": 1.0, "echo": 0.6, "pool_p": 0.5},
+    {"merge": 0.0, "echo": 0.0, "copies": 1, "pool_p": 0.9},
+    {"merge": 0.5, "echo": 0.0, "copies": 1, "pool_p": 0.9},
+    {"merge": 1.0, "echo": 0.2, "copies": 1, "pool_p": 0.9},
+    {"merge": 1.0, "echo": 0.5, "copies": 1, "pool_p": 0.9},
+    {"merge": 1.0, "echo": 0.5, "copies": 2, "pool_p": 0.9},
+    {"merge": 1.0, "echo": 0.8, "copies": 2, "pool_p": 0.9},
 ]
 
 
@@ -116,27 +119,45 @@ def cluster_kind(cluster: dict) -> str:
     return max(kinds, key=kinds.get) if kinds else FAMILY_KIND[choose_family(cluster)]
 
 
-def load_members(clusters_dir: str | os.PathLike, cluster_id: int) -> tuple[list[Member], float]:
-    """The cluster's members (highest score first) and the median token length of their
-    source documents in the packed corpus the clusters were built from."""
+def with_lead_in(packed, seq: int) -> str:
+    """The member window with the part of its document that precedes it in the previous
+    window: repeats reach back across the window edge, and a mined block longer than one
+    window loses fewer of them where generated documents are cut into windows."""
+    tok = packed.tokenizer()
+    ids = np.asarray(packed.tokens[seq]).tolist()
+    if seq > 0:
+        prev = np.asarray(packed.tokens[seq - 1]).tolist()
+        if packed.eos_id in prev:
+            prev = prev[len(prev) - prev[::-1].index(packed.eos_id):]  # only the member's document
+        if ids and ids[0] != packed.eos_id:
+            ids = prev + ids
+    return tok.decode(ids)
+
+
+def load_members(clusters_dir: str | os.PathLike, cluster_id: int,
+                 lead_in: bool = True) -> tuple[list[Member], float, float]:
+    """The cluster's members (highest score first, each with its lead-in, see
+    :func:`with_lead_in`), the median token length of their source documents and the
+    members' characters per model token."""
+    from ..corpus.packed import PackedCorpus
+
     directory = Path(clusters_dir)
     rows = (pl.read_parquet(directory / "samples.parquet", columns=["seq", "score", "cluster", "text", "doc_ids"])
             .filter(pl.col("cluster") == cluster_id).sort("score", descending=True))
-    members = [Member(r["text"], r["score"], list(r["doc_ids"] or [])) for r in rows.iter_rows(named=True)]
-    from ..corpus.packed import PackedCorpus
-
     packed = PackedCorpus(read_json(directory / "config.json")["packed"])
+    members = [Member(with_lead_in(packed, r["seq"]) if lead_in else r["text"], r["score"], list(r["doc_ids"] or []))
+               for r in rows.iter_rows(named=True)]
+    chars_per_token = sum(len(t) for t in rows["text"]) / max(len(rows) * packed.seq_len, 1)
     docs = {d for m in members for d in m.doc_ids}
     lengths = (packed.index.filter(pl.col("doc_id").is_in(list(docs)))
                .group_by("doc_id").agg((pl.col("doc_end") - pl.col("doc_start")).sum().alias("n")))
-    return members, float(lengths["n"].median()) if len(lengths) else float(packed.seq_len)
+    return members, float(lengths["n"].median()) if len(lengths) else float(packed.seq_len), chars_per_token
 
 
 def mine_cluster(cluster: dict, clusters_dir: str | os.PathLike, seq_len: int,
                  cfg: MineConfig | None = None) -> dict:
     """Mined skeleton data for ``cluster`` (see :func:`.mine.mine`)."""
-    members, doc_tokens = load_members(clusters_dir, cluster["id"])
-    chars_per_token = sum(len(m.text) for m in members) / max(len(members) * seq_len, 1)
+    members, doc_tokens, chars_per_token = load_members(clusters_dir, cluster["id"])
     return mine(members, seq_len, chars_per_token, doc_tokens, cfg)
 
 

@@ -51,7 +51,7 @@ CATEGORY = {"structure": "structure_mismatch", "repetition": "too_little_repetit
 class ValidationConfig(StrictModel):
     """Targets a generator must meet to be accepted for a cluster."""
 
-    n: int = Field(8, ge=2, description="documents generated per check")
+    n: int = Field(32, ge=2, description="documents generated per check (measured whole, packed into windows)")
     seed: int = Field(1234, description="seed of the determinism check")
     min_chars: int = Field(100, ge=1, description="mean document length at least this")
     dominant_share: float = Field(0.5, gt=0, le=1, description="a detector is the cluster's when it fires on this share of members")

@@ -18,10 +18,11 @@ def test_lex_round_trips_and_splits_values():
 
 def test_shapes_keep_character_classes():
     assert shape_of("Bgv") == "Aaa" and shape_class("Aaa") == "title"
-    assert shape_of("4C46") == "HHHH" and shape_class("HHHH") == "hex"
-    assert shape_of("e35cbf0f") == "hhhhhhhh"
+    # hex keeps where its digits and letters sit, and its notation's case
+    assert shape_of("4C46") == "DXDD" and shape_class("DXDD") == "hex"
+    assert shape_of("e35cbf0f") == "xddxxxdx" and shape_class("xddxxxdx") == "hex"
     assert shape_of("37546") == "19999" and shape_class("19999") == "num"
-    assert shape_of("0020", after_0x=True) == "HHHH"
+    assert shape_of("0020", after_0x=True) == "DDDD" and shape_of("0020", after_0x=True, upper_hex=False) == "dddd"
     assert shape_of("DUPLOYAN") == "AAAAAAAA" and shape_class("AAAAAAAA") == "upper"
 
 
