@@ -35,8 +35,15 @@ from mda_augment.corpus.packed import PackedCorpus  # noqa: E402
 from mda_augment.corpus.store import read_table  # noqa: E402
 from mda_augment.motifs.offline import render_generator, variants  # noqa: E402
 from mda_augment.sandbox import SandboxConfig, run_code  # noqa: E402
-from mda_augment.structure.model_tokens import (ModelView, near_duplicate_share, ngram_novelty,  # noqa: E402
-                                                per_window_share, ratio_ci, text_stats, window_stats)
+from mda_augment.structure.model_tokens import (  # noqa: E402
+    ModelView,
+    near_duplicate_share,
+    ngram_novelty,
+    per_window_share,
+    ratio_ci,
+    text_stats,
+    window_stats,
+)
 
 SANDBOX = SandboxConfig(timeout_s=120, cpu_s=120, memory_mb=2048)
 

@@ -19,7 +19,13 @@ import polars as pl
 
 from ..artifacts import read_json
 from ..corpus.packed import PackedCorpus
-from ..structure.model_tokens import ModelView, ngram_novelty, per_window_share, ratio_ci, window_stats
+from ..structure.model_tokens import (
+    ModelView,
+    ngram_novelty,
+    per_window_share,
+    ratio_ci,
+    window_stats,
+)
 
 
 def background_seqs(packed: PackedCorpus, n: int, seed: int) -> list[int]:

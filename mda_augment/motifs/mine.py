@@ -25,9 +25,13 @@ mostly drawn from the pool of the cluster's content words instead, so that prose
 stay word-like (random letters would cost several unpredictable tokens each, diluting the
 window with content real text carries in one or two).
 
-Two knobs add repetition beyond the members' own, for when refilled skeletons fall short of
-the cluster's share: ``merge`` (a singleton content value takes the value of the nearest
-earlier group of the same class within the window) and ``echo`` (a recent line is repeated).
+Knobs add repetition beyond the members' own, for when refilled skeletons fall short of the
+cluster's share (they do: members were selected at their window's alignment, and a document
+re-cut into windows at other offsets regresses toward its mean): ``focus`` (skeletons drawn
+in proportion to score x own share ** focus: the cluster's more repetitive forms more often),
+``merge`` (a singleton content value shares its value with an earlier one of its class
+within the window, in pairs) and ``echo`` (recent spans or lines repeated at line and clause
+ends, ``copies`` times).
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ class MineConfig:
 @dataclass
 class Skeleton:
     lines: list[list]  # each line: literal strings and int group ids
-    groups: list[list] = field(default_factory=list)  # [shape, derived_from, delta, merge_into, repeated]
+    groups: list[list] = field(default_factory=list)  # [shape, derived_from, delta, merge_candidates, repeated]
     keys: set = field(default_factory=set)  # line templates, for neighbours
 
 
@@ -204,7 +208,7 @@ class _SkeletonBuilder:
             sk.keys.add("".join(key))
         for gid, g in enumerate(sk.groups):  # only singletons that are not derived may merge
             if counts[gid] > 1 or g[1] >= 0:
-                g[3] = -1
+                g[3] = []
             g.append(int(counts[gid] > 1))  # repeated: filled with random characters, not a word
         return sk
 
@@ -213,7 +217,7 @@ class _SkeletonBuilder:
             return by_value[value]
         shape = shape_of(value, hexed, self.upper_hex)
         gid = len(sk.groups)
-        derived, delta, merge = -1, 0, -1
+        derived, delta, merge = -1, 0, []
         number = _numeric(value, shape)
         for g, gpos, gshape, gvalue in reversed(recent):
             if pos - gpos > self.max_lag:
@@ -222,8 +226,9 @@ class _SkeletonBuilder:
                 step = number - (_numeric(gvalue, gshape) or 0)
                 if 1 <= step <= self.cfg.max_increment:
                     derived, delta = g, step
-            if merge < 0 and shape_class(gshape) == shape_class(shape) and pos - gpos > len(gvalue) + 2:
-                merge = g
+            # merge candidates: up to 4 earlier groups of the class, not the adjacent piece
+            if len(merge) < 4 and shape_class(gshape) == shape_class(shape) and pos - gpos > len(gvalue) + 2:
+                merge.append(g)
         sk.groups.append([shape, derived, delta, merge])
         by_value[value] = gid
         recent.append((gid, pos, shape, value))
@@ -287,6 +292,7 @@ class Member:
     text: str
     score: float
     doc_ids: list[str]
+    share: float = 0.0  # model-token induction share of the member's own window
 
 
 def mine(members: list[Member], seq_len: int, chars_per_token: float, doc_tokens: float,
@@ -311,7 +317,7 @@ def mine(members: list[Member], seq_len: int, chars_per_token: float, doc_tokens
     min_df_num = max(cfg.min_df, math.ceil(cfg.min_df_share_numbers * len(units)))
     boiler = {v for v, c in df.items() if c >= (min_df_num if v.isdigit() else min_df)}
     builder = _SkeletonBuilder(boiler, cfg, max_lag_chars=int(0.9 * seq_len * chars_per_token))
-    skeletons, weights, used = [], [], 0
+    skeletons, weights, shares, used = [], [], [], 0
     for m, segs in zip(members, per_member, strict=True):
         # one skeleton per member: its document pieces in window order, as the window shows them
         text = "\n".join(seg for seg in segs if seg)
@@ -319,6 +325,7 @@ def mine(members: list[Member], seq_len: int, chars_per_token: float, doc_tokens
             continue
         skeletons.append(builder.build(text))
         weights.append(max(m.score, 0.0) + 1e-9)
+        shares.append(round(m.share, 4))
         used += len(text)
         if len(skeletons) >= cfg.max_skeletons:
             break
@@ -329,6 +336,7 @@ def mine(members: list[Member], seq_len: int, chars_per_token: float, doc_tokens
         "skeletons": [{"l": s.lines, "g": s.groups, "n": nb}
                       for s, nb in zip(skeletons, _neighbors(skeletons, cfg.neighbors), strict=True)],
         "weights": [round(w / sum(weights), 6) for w in weights],
+        "shares": shares,
         "pools": pools, "uni": uni or "\u00e9\u00e8\u00fc\u00f6",
         "doc_chars": [int(doc_chars * 0.5), int(doc_chars * 1.5)],
         "echo_lag": int(0.5 * window_chars),

@@ -35,6 +35,7 @@ import polars as pl
 
 from ..artifacts import read_json
 from ..structure.detectors import REGISTRY
+from ..structure.model_tokens import per_window_share
 from .mine import Member, MineConfig, mine
 from .prompts import render, sha
 
@@ -101,15 +102,17 @@ def variants(cluster: dict) -> list[tuple[str, dict]]:
     return [(family, fit_params(cluster, family, shift)) for shift in (0.0, 0.25, -0.2)]
 
 
-# the members' own repetition first, then more in steps: MERGE reuses values in nearby slots,
-# ECHO repeats recent spans COPIES times at line and clause ends; POOL_P: words for singletons
+# the members' own repetition first, then more in steps (see .mine): FOCUS favours the more
+# repetitive skeletons, MERGE pairs values in nearby slots, ECHO repeats recent spans COPIES
+# times at line and clause ends; POOL_P: share of single-use letter values drawn from words
 MINED_VARIANTS = [
-    {"merge": 0.0, "echo": 0.0, "copies": 1, "pool_p": 0.9},
-    {"merge": 0.5, "echo": 0.0, "copies": 1, "pool_p": 0.9},
-    {"merge": 1.0, "echo": 0.2, "copies": 1, "pool_p": 0.9},
-    {"merge": 1.0, "echo": 0.5, "copies": 1, "pool_p": 0.9},
-    {"merge": 1.0, "echo": 0.5, "copies": 2, "pool_p": 0.9},
-    {"merge": 1.0, "echo": 0.8, "copies": 2, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.0, "echo": 0.0, "copies": 1, "pool_p": 0.9},
+    {"focus": 1, "merge": 0.5, "echo": 0.0, "copies": 1, "pool_p": 0.9},
+    {"focus": 2, "merge": 1.0, "echo": 0.2, "copies": 1, "pool_p": 0.9},
+    {"focus": 2, "merge": 1.0, "echo": 0.5, "copies": 1, "pool_p": 0.9},
+    {"focus": 3, "merge": 1.0, "echo": 0.5, "copies": 2, "pool_p": 0.9},
+    {"focus": 3, "merge": 1.0, "echo": 0.8, "copies": 2, "pool_p": 0.9},
+    {"focus": 4, "merge": 1.0, "echo": 0.9, "copies": 3, "pool_p": 0.9},
 ]
 
 
@@ -145,8 +148,9 @@ def load_members(clusters_dir: str | os.PathLike, cluster_id: int,
     rows = (pl.read_parquet(directory / "samples.parquet", columns=["seq", "score", "cluster", "text", "doc_ids"])
             .filter(pl.col("cluster") == cluster_id).sort("score", descending=True))
     packed = PackedCorpus(read_json(directory / "config.json")["packed"])
-    members = [Member(with_lead_in(packed, r["seq"]) if lead_in else r["text"], r["score"], list(r["doc_ids"] or []))
-               for r in rows.iter_rows(named=True)]
+    shares = per_window_share(np.asarray(packed.tokens[rows["seq"].to_numpy()], dtype=np.int64)) if len(rows) else []
+    members = [Member(with_lead_in(packed, r["seq"]) if lead_in else r["text"], r["score"], list(r["doc_ids"] or []),
+                      float(share)) for r, share in zip(rows.iter_rows(named=True), shares, strict=True)]
     chars_per_token = sum(len(t) for t in rows["text"]) / max(len(rows) * packed.seq_len, 1)
     docs = {d for m in members for d in m.doc_ids}
     lengths = (packed.index.filter(pl.col("doc_id").is_in(list(docs)))

@@ -7,8 +7,13 @@ import json
 import pytest
 
 from mda_augment.errors import ConfigError
-from mda_augment.motifs.coverage import (coverage_block, coverage_lines, coverage_of_store, require_coverage,
-                                         write_store_coverage)
+from mda_augment.motifs.coverage import (
+    coverage_block,
+    coverage_lines,
+    coverage_of_store,
+    require_coverage,
+    write_store_coverage,
+)
 
 CLUSTERS = [{"id": 0, "label": "tables", "influence_mass": 6.0}, {"id": 1, "label": "xml", "influence_mass": 3.0},
             {"id": 2, "label": "prose", "influence_mass": 0.6}, {"id": 3, "label": "tiny", "influence_mass": 0.4}]

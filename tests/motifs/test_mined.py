@@ -9,6 +9,7 @@ import pytest
 
 from mda_augment.clustering import load_clusters
 from mda_augment.motifs.extract import ExtractConfig, _Recorder, try_offline, with_reference
+from mda_augment.motifs.offline import MINED_VARIANTS, mine_cluster, render_mined
 from mda_augment.motifs.validate import ValidationConfig, validate
 from mda_augment.sandbox import SandboxConfig, run_code
 from mda_augment.structure.detectors import detector_scores, fired
@@ -88,3 +89,19 @@ def test_a_generator_that_repeats_nothing_is_rejected(table):
     # the surface was right: only the repetition check failed
     assert [c["name"] for c in v.failed] == ["model_induction_share"]
     json.dumps(v.checks)  # checks are plain data (attempts.jsonl, repair prompts)
+
+
+def test_echoed_spans_are_resampled_in_the_control(table):
+    """At the strongest rung (values merged, recent spans echoed twice) the control keeps the
+    same surface but still repeats no more than the background."""
+    clusters_dir, cluster, _, _ = table
+    data = mine_cluster(cluster, clusters_dir, cluster["model_ref"]["seq_len"])
+    params = MINED_VARIANTS[-1]
+    assert params["echo"] > 0 and params["copies"] > 1
+    view = ModelView.from_record(cluster["model_ref"])
+    _, mined = _stats(render_mined(cluster, data, params, "m_v1", str(clusters_dir)), view)
+    _, control = _stats(render_mined(cluster, data, params, "m_norepeat_v1", str(clusters_dir), repeat=False), view)
+    background = cluster["model_ref"]["background"]["induction_share"]
+    assert mined["induction_share"] > 0.6
+    assert control["chars_per_token"] == pytest.approx(mined["chars_per_token"], rel=0.1)
+    assert abs(control["induction_share"] - background) < 0.35 * (mined["induction_share"] - background)
