@@ -51,7 +51,7 @@ CATEGORY = {"structure": "structure_mismatch", "repetition": "too_little_repetit
 class ValidationConfig(StrictModel):
     """Targets a generator must meet to be accepted for a cluster."""
 
-    n: int = Field(32, ge=2, description="documents generated per check (measured whole, packed into windows)")
+    n: int = Field(64, ge=2, description="documents generated per seed and check (measured whole, packed into windows)")
     seed: int = Field(1234, description="seed of the determinism check")
     min_chars: int = Field(100, ge=1, description="mean document length at least this")
     dominant_share: float = Field(0.5, gt=0, le=1, description="a detector is the cluster's when it fires on this share of members")
@@ -59,7 +59,7 @@ class ValidationConfig(StrictModel):
     stat_tolerance: float = Field(0.5, gt=0, le=1, description="relative tolerance on surface statistics")
     cluster_factor: float = Field(1.0, ge=0, description="model-token induction share >= this x the cluster members'")
     background_factor: float = Field(1.5, ge=0, description="... and >= this x the natural background's")
-    share_margin: float = Field(0.015, ge=0, description="added to both share targets: a generator that only "
+    share_margin: float = Field(0.02, ge=0, description="added to both share targets: a generator that only "
                                 "just passes on the validation sample falls below on other seeds")
     min_novelty: float = Field(0.3, ge=0, le=1, description="token 8-gram novelty across documents at least this")
     novelty_n: int = Field(8, ge=2, description="n of the n-grams novelty counts")
