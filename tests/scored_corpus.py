@@ -59,7 +59,7 @@ def build(root: Path, n_docs: int = 200, seq_len: int = 256, seed: int = 0) -> t
     with building(root / "docs") as tmp:
         writer = StoreWriter(tmp)
         for i in range(n_docs):
-            kind = ["prose", "prose", "xml", "log"][i % 4]
+            kind = ["prose", "prose", "prose", "prose", "xml", "log"][i % 6]  # structured text a third
             writer.add(Document(text=MAKERS[kind](rng), source="test", path=f"d{i}", kind=kind))
         writer.close()
     packed_dir = pack(root / "docs", root / "packed", PackConfig(tokenizer="bpe-300", seq_len=seq_len))

@@ -102,17 +102,18 @@ def variants(cluster: dict) -> list[tuple[str, dict]]:
     return [(family, fit_params(cluster, family, shift)) for shift in (0.0, 0.25, -0.2)]
 
 
-# the members' own repetition first, then more in steps (see .mine): FOCUS favours the more
-# repetitive skeletons, MERGE pairs values in nearby slots, ECHO repeats recent spans COPIES
-# times at line and clause ends; POOL_P: share of single-use letter values drawn from words
+# the members' own repetition first, then more in steps (see .mine): ECHO first (whole recent
+# lines repeated COPIES times keep each line's kind, so detectors still agree), then MERGE
+# (values paired in nearby slots), FOCUS last (it shifts the mix toward the more repetitive
+# forms); POOL_P: share of single-use letter values drawn from the cluster's words
 MINED_VARIANTS = [
     {"focus": 0, "merge": 0.0, "echo": 0.0, "copies": 1, "pool_p": 0.9},
-    {"focus": 1, "merge": 0.5, "echo": 0.0, "copies": 1, "pool_p": 0.9},
-    {"focus": 2, "merge": 1.0, "echo": 0.2, "copies": 1, "pool_p": 0.9},
-    {"focus": 2, "merge": 1.0, "echo": 0.5, "copies": 1, "pool_p": 0.9},
-    {"focus": 3, "merge": 1.0, "echo": 0.5, "copies": 2, "pool_p": 0.9},
-    {"focus": 3, "merge": 1.0, "echo": 0.8, "copies": 2, "pool_p": 0.9},
-    {"focus": 4, "merge": 1.0, "echo": 0.9, "copies": 3, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.0, "echo": 0.3, "copies": 1, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.0, "echo": 0.5, "copies": 2, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.0, "echo": 0.8, "copies": 2, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.5, "echo": 0.8, "copies": 2, "pool_p": 0.9},
+    {"focus": 1, "merge": 1.0, "echo": 0.8, "copies": 2, "pool_p": 0.9},
+    {"focus": 2, "merge": 1.0, "echo": 0.9, "copies": 3, "pool_p": 0.9},
 ]
 
 

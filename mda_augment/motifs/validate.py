@@ -12,7 +12,8 @@ A candidate passes when, in this order:
    ``{"name", "value", "target", "ok"}`` in :attr:`Validation.checks`:
 
    - **structure**: every detector firing on most cluster members fires on at least
-     ``min_fire_share`` of the generated windows; character-class entropy within
+     ``min_fire_share`` of the generated windows (or ``fire_ratio`` x the members' share
+     when that is lower); character-class entropy within
      ``stat_tolerance`` of the cluster's; zlib compression ratio not above
      ``(1 + stat_tolerance)`` times the cluster's (more redundancy is never a reason to reject);
    - **repetition**, in the model's tokens and window: the induction share is at least
@@ -56,6 +57,8 @@ class ValidationConfig(StrictModel):
     min_chars: int = Field(100, ge=1, description="mean document length at least this")
     dominant_share: float = Field(0.5, gt=0, le=1, description="a detector is the cluster's when it fires on this share of members")
     min_fire_share: float = Field(0.5, gt=0, le=1, description="share of generated windows the cluster's detectors must fire on")
+    fire_ratio: float = Field(0.8, gt=0, le=1, description="... or this x the members' share, if lower (a detector "
+                              "firing on 52% of members need not fire on 50% of windows)")
     stat_tolerance: float = Field(0.5, gt=0, le=1, description="relative tolerance on surface statistics")
     cluster_factor: float = Field(1.0, ge=0, description="model-token induction share >= this x the cluster members'")
     background_factor: float = Field(1.5, ge=0, description="... and >= this x the natural background's")
@@ -125,9 +128,10 @@ def structure_checks(gen: dict, target: dict, cfg: ValidationConfig, cluster: di
     out = []
     fired = cluster["profile"]["detectors"]
     for name in target["detectors"]:
+        need = min(cfg.min_fire_share, cfg.fire_ratio * fired[name])
         out.append(check(f"detector:{name}", round(gen["detectors"][name], 3),
-                         f">= {cfg.min_fire_share:.0%} of windows (fires on {fired[name]:.0%} of members; "
-                         f"{REGISTRY[name].doc})", gen["detectors"][name] >= cfg.min_fire_share, "structure"))
+                         f">= {need:.0%} of windows (fires on {fired[name]:.0%} of members; "
+                         f"{REGISTRY[name].doc})", gen["detectors"][name] >= need, "structure"))
     tol = cfg.stat_tolerance
     want, got = target["stats"]["char_class_entropy"], gen["stats"]["char_class_entropy"]
     out.append(check("char_class_entropy", round(got, 3), f"within {tol:.0%} of the cluster's {want:.3f}",

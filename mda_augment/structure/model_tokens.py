@@ -206,18 +206,23 @@ def text_stats(texts: list[str], view: ModelView, seed: int = 0) -> dict:
     return stats
 
 
-def ngram_novelty(docs: list[list], n: int = 8) -> float:
+def ngram_novelty(docs: list[list], n: int = 8, group: int = 8) -> float:
     """Mean over documents of the share of a document's distinct n-grams that occur in no
-    other document: 1 for unrelated documents, 0 when every n-gram is shared (a template
-    with a few values changed). Tokens may be ids or strings; documents shorter than ``n``
-    tokens are skipped."""
+    other document of its group: 1 for unrelated documents, 0 when every n-gram is shared (a
+    template with a few values changed). Documents are compared in consecutive groups of
+    ``group`` (the last group may be smaller), so the figure does not fall as more documents
+    are measured. Tokens may be ids or strings; documents shorter than ``n`` are skipped."""
     grams = [{tuple(d[i:i + n]) for i in range(len(d) - n + 1)} for d in docs if len(d) >= n]
     if len(grams) < 2:
         return 1.0 if grams else 0.0
-    doc_count: Counter = Counter()
-    for g in grams:
-        doc_count.update(g)
-    return float(np.mean([sum(doc_count[k] == 1 for k in g) / len(g) for g in grams]))
+    shares = []
+    for start in range(0, len(grams), group):
+        chunk = grams[start:start + group] if len(grams) - start >= 2 else grams[-group:]
+        doc_count: Counter = Counter()
+        for g in chunk:
+            doc_count.update(g)
+        shares += [sum(doc_count[k] == 1 for k in g) / len(g) for g in grams[start:start + group]]
+    return float(np.mean(shares))
 
 
 def near_duplicate_share(texts: list[str], threshold: float = 0.8) -> float:
