@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -95,7 +96,29 @@ def old_template_share(cluster: dict, clusters_dir: Path, view: ModelView, n: in
     return {"family": family, **(text_stats(result.docs, view) if result.ok else {"induction_share": float("nan")})}
 
 
-def cluster_rows(args, clusters, per_cluster, coverage, docs_by_gen, view) -> list[dict]:
+def _boost(row: dict | None) -> str:
+    """How the accepted mined generator was tuned (the ladder rung's knobs), or the family."""
+    prov = (row or {}).get("provenance") or {}
+    p = prov.get("params") or {}
+    if "echo" in p:
+        knobs = [f"echo {p['echo']:g}x{p.get('copies', 1)}" if p["echo"] else "",
+                 f"merge {p['merge']:g}" if p.get("merge") else "", f"focus {p['focus']:g}" if p.get("focus") else ""]
+        return ", ".join(k for k in knobs if k) or "as mined"
+    return prov.get("family", "-")
+
+
+def _detectors(row: dict | None, cluster: dict) -> str:
+    """Members' vs generated fire share of each detector the generator had to reproduce."""
+    checks = [c for c in (row or {}).get("checks") or [] if c["name"].startswith("detector:")]
+    fired = cluster["profile"]["detectors"]
+    return ", ".join(f"{c['name'][9:].rsplit('_v', 1)[0]} {fired[c['name'][9:]]:.0%}->{c['value']:.0%}"
+                     for c in checks) or "none dominant"
+
+
+def cluster_rows(args, clusters, per_cluster, coverage, docs_by_gen, view, extract_rows) -> list[dict]:
+    samples = pl.read_parquet(Path(args.clusters) / "samples.parquet", columns=["cluster", "text"])
+    # the members' own windows as documents, re-packed at other offsets (no selection on alignment)
+    member_texts = {int(k[0]): g["text"].to_list() for k, g in samples.group_by("cluster")}
     rows = []
     motifs = Path(args.motifs)
     for entry in coverage["clusters"]:
@@ -107,7 +130,10 @@ def cluster_rows(args, clusters, per_cluster, coverage, docs_by_gen, view) -> li
                "cluster_lag": member["lag_median"], "cluster_entropy": member["repeat_entropy"],
                "word_share": cluster["profile"]["stats"]["induction_share"],
                "generator": entry["generator"], "method": entry["source"] or "none",
-               "status": entry["status"], "reason": entry.get("reason", "")}
+               "status": entry["status"], "reason": entry.get("reason", ""),
+               "boost": _boost(extract_rows.get(cluster["id"])),
+               "as_mined": (extract_rows.get(cluster["id"]) or {}).get("as_mined"),
+               "detectors": _detectors(extract_rows.get(cluster["id"]), cluster)}
         if entry["generator"]:
             docs = docs_by_gen.get(entry["generator"]) or run_file(motifs / "generators" / f"{entry['generator']}.py", args.n)
             row["gen"] = measure_docs(docs, view)
@@ -116,6 +142,8 @@ def cluster_rows(args, clusters, per_cluster, coverage, docs_by_gen, view) -> li
             if control.is_file():
                 row["control"] = text_stats(run_file(control, args.n), view)
         row["old"] = old_template_share(cluster, Path(args.clusters), view, args.n)
+        row["repacked"] = text_stats(member_texts.get(cluster["id"], []), view)["induction_share"] \
+            if member_texts.get(cluster["id"]) else float("nan")
         rows.append(row)
     return rows
 
@@ -127,8 +155,9 @@ def _f(x, fmt=".3f") -> str:
 def table(rows: list[dict], natural: dict, background: dict) -> list[str]:
     lines = ["| cluster | label | mass share | cluster share [95% CI] | lag / entropy | background | "
              "generator share [95% CI] | x natural | novelty / near-dup | no-repeat control | "
-             "old template (baseline) | covered by | word share (cluster) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "old template (baseline) | covered by | members re-packed | as mined, no boost | tuned | "
+             "detectors members->generated | word share (cluster) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         g = r.get("gen") or {}
         ci = g.get("induction_share_ci", [None, None])
@@ -140,7 +169,9 @@ def table(rows: list[dict], natural: dict, background: dict) -> list[str]:
             f"| {background['induction_share']:.3f} | {gen} | {_f(g.get('induction_share', np.nan) / natural['induction_share'], '.2f')} "
             f"| {_f(g.get('novelty'), '.2f')} / {_f(g.get('near_duplicates'), '.0%')} "
             f"| {_f((r.get('control') or {}).get('induction_share'))} "
-            f"| {_f(r['old'].get('induction_share'))} ({r['old']['family']}) | {cover} | {r['word_share']:.3f} |")
+            f"| {_f(r['old'].get('induction_share'))} ({r['old']['family']}) | {cover} | {_f(r['repacked'])} "
+            f"| {_f(r['as_mined'])} | {r['boost']} "
+            f"| {r['detectors']} | {r['word_share']:.3f} |")
     return lines
 
 
@@ -164,6 +195,20 @@ def done_when(rows: list[dict], natural: dict, coverage: dict, factor: float = 1
     return lines, {"mass_weighted_share": weighted, **{k: ok for k, (_, ok) in checks.items()}}
 
 
+def excerpts(rows: list[dict], clusters: list[dict], docs_by_gen: dict[str, list[str]], chars: int = 360) -> list[str]:
+    """The top exemplar of each covered cluster next to the start of one generated document."""
+    fence = "~~~"
+    out = ["## Excerpts: top member vs generated document", ""]
+    for r in rows:
+        if not r["generator"] or r["generator"] not in docs_by_gen:
+            continue
+        member = next(c for c in clusters if c["id"] == r["id"])["exemplars"][0]["text"][:chars]
+        generated = docs_by_gen[r["generator"]][0][:chars]
+        out += [f"Cluster {r['id']} ({r['label']}), top member:", "", fence, member, fence, "",
+                f"`{r['generator']}`, first document:", "", fence, generated, fence, ""]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packed", required=True)
@@ -181,7 +226,13 @@ def main() -> None:
     summary = json.loads((Path(args.motifs) / "summary.json").read_text())
     natural = natural_share(Path(args.packed), args.natural)
     docs_by_gen = store_docs(Path(args.synthetic) if args.synthetic else None)
-    rows = cluster_rows(args, clusters, per_cluster, summary["coverage"], docs_by_gen, view)
+    extract_rows = {r["cluster"]: r for r in summary["clusters"]}
+    for line in (Path(args.motifs) / "attempts.jsonl").read_text().splitlines():
+        att = json.loads(line)  # the faithful reproduction: the first mined rung, before any boost
+        if att.get("method") == "mined" and att["round"] == 0 and att["cluster"] in extract_rows:
+            shares = [c["value"] for c in att.get("checks", []) if c["name"] == "model_induction_share"]
+            extract_rows[att["cluster"]]["as_mined"] = shares[0] if shares else None
+    rows = cluster_rows(args, clusters, per_cluster, summary["coverage"], docs_by_gen, view, extract_rows)
     goals, result = done_when(rows, natural, summary["coverage"])
     out = [f"# Cluster coverage in model tokens: {args.name}", "",
            f"Command: `python benchmarks/bench_cluster_coverage.py --packed {args.packed} --clusters {args.clusters} "
@@ -195,7 +246,13 @@ def main() -> None:
            f"clusters artifact's random sample, {background['induction_share']:.3f}. Lag: median tokens back to the "
            "earlier copy; entropy: bits of the repeated tokens. Novelty: share of a document's token 8-grams in no "
            "other document. No-repeat control: the same mined file with REPEAT = False. Old template: the fixed "
-           "family the previous offline extractor used (first variant), measured in this run as the baseline.", "",
+           "family the previous offline extractor used (first variant), measured in this run as the baseline. "
+           "Members re-packed: the members' own window texts as documents, packed at other offsets (what the "
+           "cluster's text repeats when its window alignment is not the one it was selected at). "
+           "As mined: the share of the mined generator before any added repetition (first rung, validation "
+           "sample). Tuned: the knobs of the ladder rung at which the mined generator was accepted (echo p x copies: "
+           "recent lines repeated; merge: values paired in nearby slots; focus: the more repetitive skeletons "
+           "drawn more often). Detectors: fire share on members -> on the generator's windows (validation sample).", "",
            *table(rows, natural, background), "",
            f"Accepted generators cover **{summary['coverage']['covered_mass_share']:.1%}** of the selected mass. "
            f"Mass-weighted generator share: **{result['mass_weighted_share']:.3f}** "
@@ -207,8 +264,9 @@ def main() -> None:
         out += [f"Positive control `repeat_spans_v1`: share {pos['model']['induction_share']:.3f} (intended ids "
                 f"{_f(rt.get('intended_share'))}, after re-tokenizing its text {_f(rt.get('retokenized_share'))}); "
                 f"its null `repeat_spans_norepeat_v1`: {_f(null.get('induction_share'))}.", ""]
-    out += ["## Done-when goals (issue 12)", "", *goals, "",
-            f"Wall time {time.monotonic() - start:.0f} s."]
+    out += ["## Done-when goals (issue 12)", "", *goals, ""]
+    out += excerpts(rows, clusters, docs_by_gen)
+    out += [f"Wall time {time.monotonic() - start:.0f} s."]
     text = "\n".join(out) + "\n"
     print(text)
     dest = Path(args.out or Path(__file__).parent / "results" / f"cluster_coverage_{args.name}.md")
