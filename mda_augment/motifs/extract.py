@@ -199,7 +199,7 @@ class Accepted:
 
     name: str
     code: str
-    source: str  # "mined" or "fallback"
+    method: str  # "mined" or "fallback"
     provenance: dict
     checks: list[dict]
     control: str | None = None
@@ -296,7 +296,7 @@ def extract_cluster(cluster: dict, cfg: ExtractConfig, client: LLMClient | None,
         got = try_offline(cluster, cfg, rec, clusters_dir)
         if got is not None:
             path = _write_generator(gen_dir / f"{got.name}.py", got.code)
-            row.update(generator=path.stem, source="offline", method=got.source, provenance=got.provenance,
+            row.update(generator=path.stem, source="offline", method=got.method, provenance=got.provenance,
                        checks=got.checks)
             if got.control is not None and ctl_dir is not None:
                 control = _write_generator(ctl_dir / f"{got.name.replace('_v1', '_norepeat_v1')}.py", got.control)

@@ -43,7 +43,7 @@ def _stats(code, view, seed=5, n=12):
 def test_mined_generator_repeats_at_least_like_the_cluster(table, tmp_path):
     clusters_dir, cluster, accepted, rec = table
     assert accepted is not None, [r["message"] for r in rec.rows]
-    assert accepted.source == "mined"
+    assert accepted.method == "mined"
     checks = {c["name"]: c for c in accepted.checks}
     assert checks["model_induction_share"]["ok"] and checks["ngram_novelty"]["ok"]
     share = checks["model_induction_share"]["value"]
