@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from mda_augment.corpus.packed import PackedCorpus
-from mda_augment.motifs.controls import POSITIVE, POSITIVE_NULL, pool_tokens, retokenization, write_positive_controls
+from mda_augment.motifs.controls import (
+    POSITIVE,
+    POSITIVE_NULL,
+    pool_tokens,
+    retokenization,
+    write_positive_controls,
+)
 from mda_augment.sandbox import run_code
 from mda_augment.structure.model_tokens import ModelView, text_stats
 from mda_augment.synthesis.registry import load_spec
