@@ -106,7 +106,9 @@ attribute:
   threshold: 0.99     # tiny never gets there: attribution falls back to the last checkpoint
   options: {{probe: copy_target, factor_examples: 32, train_batch: 8, n_probe: 4, probe_half: 8}}
 cluster: {{top_fraction: 0.3, k: 2, background: 20}}
-extract: {{}}
+# 32-token windows of an untrained model's top samples repeat less than the background: the
+# model-token share targets (>= cluster, >= 1.5x background) are off here; this test is plumbing
+extract: {{validation: {{cluster_factor: 0, background_factor: 0, share_margin: 0}}}}
 synthesize: {{generators: ["@extract"], n: 40, allow_code_execution: true}}
 experiment:
   threshold: 0.05

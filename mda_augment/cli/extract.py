@@ -35,6 +35,7 @@ def extract_cmd(
     from ..errors import ConfigError
     from ..motifs import ExtractConfig, extract
     from ..motifs.extract import ATTEMPTS, SUMMARY
+    from ..motifs.coverage import coverage_lines
     from ..motifs.outcome import outcome_lines
 
     if (llm_base_url is None) != (llm_model is None):
@@ -52,7 +53,7 @@ def extract_cmd(
     cfg = validate(ExtractConfig, {k: v for k, v in options.items() if v is not None or k == "llm"},
                    "extract options")
     extract(clusters_dir, out, cfg, overwrite=overwrite)
-    for line in outcome_lines(out):
-        typer.echo(f"  {line}")
     summary = read_json(out / SUMMARY)
+    for line in outcome_lines(out) + coverage_lines(summary):
+        typer.echo(f"  {line}")
     typer.echo(f"{summary['attempts']} attempts recorded in {out / ATTEMPTS}")

@@ -6,7 +6,8 @@ Artifact layout (a directory, built atomically)::
                          detector profile (share of members each detector fires on, mean
                          statistics), over-representation against the background, exemplars
     background.json      the same profile for a random sample of all training sequences
-    summary.json         selection size and mass, per-detector over-representation overall
+    summary.json         selection size and mass, per-detector over-representation overall,
+                         ``model_tokens``: tokenizer directory and seq_len of the packed corpus
     samples.parquet      the selected samples: seq, score, cluster, text, doc_ids, kinds, profile
     influence_mass.png   influence mass by cluster
     clusters.md          the same, readable
@@ -16,6 +17,11 @@ Influence *mass* is the sum of positive scores: attribution scores can be negati
 that slow the head down), and the paper's "top 10% carry ~50% of the mass" is about the mass
 that helps. Shares are taken against the mass of *all* scored sequences, so a cluster's share
 says how much of the whole effect it holds.
+
+Statistics come twice: ``profile`` in word tokens on the decoded text (detectors, word-level
+induction share: features for clustering and a secondary column), and ``model`` in the
+model's own tokens and window (:mod:`.model_stats`): induction share with its CI, lag
+distribution, entropy of the repeated content. Validation compares generators on the latter.
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ from ..config import StrictModel
 from ..corpus.packed import PackedCorpus
 from ..errors import DataError
 from ..structure.detectors import REGISTRY
+from ..structure.model_tokens import ModelView
 from .features import FEATURES, feature_matrix, profiles
 from .kmeans import choose_k, kmeans
+from .model_stats import background_seqs, seq_model_stats
 from .report import plot_mass, write_markdown
 from .samples import decode_sequences, load_scored_samples, read_scores
 
@@ -97,12 +105,11 @@ def profile_summary(prof: pl.DataFrame) -> dict:
 
 def background_profile(packed: PackedCorpus, cfg: ClusterConfig) -> dict:
     """Profile of a seeded random sample of all training sequences (the baseline)."""
-    rng = np.random.default_rng(cfg.seed + 1)
-    n = min(cfg.background, packed.n_sequences)
-    seqs = sorted(rng.choice(packed.n_sequences, size=n, replace=False).tolist())
+    seqs = background_seqs(packed, cfg.background, cfg.seed)
     prof = profiles(decode_sequences(packed, seqs), cfg.context)
     summary = profile_summary(prof)
     summary["kinds"] = kind_shares(packed.slices(seqs)["kind"].to_list())
+    summary["model"] = seq_model_stats(packed, seqs, cfg.seed)
     return summary
 
 
@@ -119,17 +126,23 @@ def over_representation(detectors: dict[str, float], base: dict[str, float]) -> 
     return {n: round((detectors[n] + nb) / (base[n] + nb), 3) for n in detectors}
 
 
-def label(detectors: dict[str, float], stats: dict, base: dict, kinds: dict[str, float] | None = None) -> str:
+def label(detectors: dict[str, float], stats: dict, base: dict, kinds: dict[str, float] | None = None,
+          model: dict | None = None) -> str:
     """Readable label from the detectors firing on most members, most over-represented
-    first, plus a note when in-window repetition is well above the background. Without a
-    dominant detector the majority document kind names the cluster (``mixed (code kind)``)."""
+    first, plus a note when in-window repetition is well above the background (in model
+    tokens when ``model`` statistics are given, else in words). Without a dominant detector
+    the majority document kind names the cluster (``mixed (code kind)``)."""
     over = over_representation(detectors, base["detectors"])
     strong = sorted((n for n, s in detectors.items() if s >= 0.5), key=lambda n: -over[n])
     words = [STRUCTURE_WORDS[REGISTRY[n].structure] for n in strong[:2]]
     if not words:
         top = max((kinds or {}).items(), key=lambda kv: kv[1], default=("", 0.0))
         words = [f"mixed ({top[0]} kind)" if top[1] >= 0.5 else "mixed"]
-    if stats["induction_share"] >= 1.3 * base["stats"]["induction_share"]:
+    if model is not None and "model" in base:
+        repeated = model["induction_share"] >= 1.3 * base["model"]["induction_share"]
+    else:
+        repeated = stats["induction_share"] >= 1.3 * base["stats"]["induction_share"]
+    if repeated:
         words.append("repeated spans")
     return ", ".join(words)
 
@@ -141,14 +154,15 @@ def _exemplars(members: pl.DataFrame, cfg: ClusterConfig) -> list[dict]:
 
 
 def describe_cluster(cid: int, members: pl.DataFrame, total_mass: float, base: dict,
-                     cfg: ClusterConfig) -> dict:
+                     cfg: ClusterConfig, packed: PackedCorpus) -> dict:
     """Everything extraction and the report need about one cluster."""
     summary = profile_summary(members)
     mass = positive_mass(members["score"])
     kinds = kind_shares([k for ks in members["kinds"].to_list() for k in (ks or [])])
+    model = seq_model_stats(packed, members["seq"].to_list(), cfg.seed)
     return {
         "id": cid,
-        "label": label(summary["detectors"], summary["stats"], base, kinds),
+        "label": label(summary["detectors"], summary["stats"], base, kinds, model),
         "size": len(members),
         "influence_mass": mass,
         "influence_mass_share": mass / total_mass if total_mass > 0 else 0.0,
@@ -156,6 +170,7 @@ def describe_cluster(cid: int, members: pl.DataFrame, total_mass: float, base: d
         "profile": summary,
         "over_representation": over_representation(summary["detectors"], base["detectors"]),
         "kinds": kinds,
+        "model": model,
         "exemplars": _exemplars(members, cfg),
     }
 
@@ -189,11 +204,14 @@ def build_clusters(scores_parquet: str | os.PathLike, packed_dir: str | os.PathL
         prof = profiles(samples["text"].to_list(), cfg.context)
         labels, tried = assign_clusters(prof, samples["text"].to_list(), cfg)
         samples = pl.concat([samples.with_columns(pl.Series("cluster", labels)), prof], how="horizontal")
-        base = background_profile(PackedCorpus(packed_dir), cfg)
+        packed = PackedCorpus(packed_dir)
+        base = background_profile(packed, cfg)
         total = positive_mass(scores["score"])
-        clusters = [describe_cluster(c, samples.filter(pl.col("cluster") == c), total, base, cfg)
+        clusters = [describe_cluster(c, samples.filter(pl.col("cluster") == c), total, base, cfg, packed)
                     for c in range(int(labels.max()) + 1)]
         summary = _summary(scores, samples, clusters, base, total, tried)
+        summary["model_tokens"] = ModelView.from_packed(packed_dir).record()
+        summary["selected_model"] = seq_model_stats(packed, samples["seq"].to_list(), cfg.seed)
         _write(tmp, samples, clusters, base, summary)
     return out
 

@@ -1,6 +1,12 @@
-"""Offline extractor: fit a parameterized template generator to a cluster, no LLM needed.
+"""Offline extractor: generators for a cluster without an LLM, mined first, fixed families as fallback.
 
-Templates live in ``prompts/templates/<family>_v1.py.j2`` and render to a complete generator
+**Mined** (:func:`render_mined`): skeletons learned from the cluster's own members
+(:mod:`.mine`), embedded as data in ``prompts/templates/mined_v1.py.j2``. Variants add
+repetition in steps (:data:`MINED_VARIANTS`) until the validator's model-token targets hold.
+The same file with ``REPEAT = False`` is the matched no-repeat control.
+
+**Fallback** (:func:`render_generator`, named ``..._fallback_v1``): the fixed template families
+below, kept for clusters whose members yield no usable skeleton. Templates live in ``prompts/templates/<family>_v1.py.j2`` and render to a complete generator
 file. The family is chosen by the cluster's dominant detector (the one firing on most
 members, ties broken by over-representation against the background); parameters come from
 the cluster's statistics:
@@ -20,7 +26,17 @@ fit fails.
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from ..artifacts import read_json
 from ..structure.detectors import REGISTRY
+from ..structure.model_tokens import per_window_share
+from .mine import Member, MineConfig, mine
 from .prompts import render, sha
 
 STRUCTURE_FAMILY = {"markup": "xml", "latex": "latex", "log": "log", "uuid": "log", "hex": "log",
@@ -84,3 +100,89 @@ def variants(cluster: dict) -> list[tuple[str, dict]]:
     """Candidate (family, params) pairs, best guess first."""
     family = choose_family(cluster)
     return [(family, fit_params(cluster, family, shift)) for shift in (0.0, 0.25, -0.2)]
+
+
+# the members' own repetition first, then more in steps (see .mine): ECHO first (whole recent
+# lines repeated COPIES times keep each line's kind, so detectors still agree), then MERGE
+# (values paired in nearby slots), FOCUS last (it shifts the mix toward the more repetitive
+# forms); POOL_P: share of single-use letter values drawn from the cluster's words
+MINED_VARIANTS = [
+    {"focus": 0, "merge": 0.0, "echo": 0.0, "copies": 1, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.0, "echo": 0.3, "copies": 1, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.0, "echo": 0.5, "copies": 2, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.0, "echo": 0.8, "copies": 2, "pool_p": 0.9},
+    {"focus": 0, "merge": 0.5, "echo": 0.8, "copies": 2, "pool_p": 0.9},
+    {"focus": 1, "merge": 1.0, "echo": 0.8, "copies": 2, "pool_p": 0.9},
+    {"focus": 2, "merge": 1.0, "echo": 0.9, "copies": 3, "pool_p": 0.9},
+]
+
+
+def cluster_kind(cluster: dict) -> str:
+    """The document kind most members come from (a mined generator writes that kind)."""
+    kinds = cluster.get("kinds") or {}
+    return max(kinds, key=kinds.get) if kinds else FAMILY_KIND[choose_family(cluster)]
+
+
+def with_lead_in(packed, seq: int) -> str:
+    """The member window with the part of its document that precedes it in the previous
+    window: repeats reach back across the window edge, and a mined block longer than one
+    window loses fewer of them where generated documents are cut into windows."""
+    tok = packed.tokenizer()
+    ids = np.asarray(packed.tokens[seq]).tolist()
+    if seq > 0:
+        prev = np.asarray(packed.tokens[seq - 1]).tolist()
+        if packed.eos_id in prev:
+            prev = prev[len(prev) - prev[::-1].index(packed.eos_id):]  # only the member's document
+        if ids and ids[0] != packed.eos_id:
+            ids = prev + ids
+    return tok.decode(ids)
+
+
+def load_members(clusters_dir: str | os.PathLike, cluster_id: int,
+                 lead_in: bool = True) -> tuple[list[Member], float, float]:
+    """The cluster's members (highest score first, each with its lead-in, see
+    :func:`with_lead_in`), the median token length of their source documents and the
+    members' characters per model token."""
+    from ..corpus.packed import PackedCorpus
+
+    directory = Path(clusters_dir)
+    rows = (pl.read_parquet(directory / "samples.parquet", columns=["seq", "score", "cluster", "text", "doc_ids"])
+            .filter(pl.col("cluster") == cluster_id).sort("score", descending=True))
+    packed = PackedCorpus(read_json(directory / "config.json")["packed"])
+    shares = per_window_share(np.asarray(packed.tokens[rows["seq"].to_numpy()], dtype=np.int64)) if len(rows) else []
+    members = [Member(with_lead_in(packed, r["seq"]) if lead_in else r["text"], r["score"], list(r["doc_ids"] or []),
+                      float(share)) for r, share in zip(rows.iter_rows(named=True), shares, strict=True)]
+    chars_per_token = sum(len(t) for t in rows["text"]) / max(len(rows) * packed.seq_len, 1)
+    docs = {d for m in members for d in m.doc_ids}
+    lengths = (packed.index.filter(pl.col("doc_id").is_in(list(docs)))
+               .group_by("doc_id").agg((pl.col("doc_end") - pl.col("doc_start")).sum().alias("n")))
+    return members, float(lengths["n"].median()) if len(lengths) else float(packed.seq_len), chars_per_token
+
+
+def mine_cluster(cluster: dict, clusters_dir: str | os.PathLike, seq_len: int,
+                 cfg: MineConfig | None = None) -> dict:
+    """Mined skeleton data for ``cluster`` (see :func:`.mine.mine`)."""
+    members, doc_tokens, chars_per_token = load_members(clusters_dir, cluster["id"])
+    return mine(members, seq_len, chars_per_token, doc_tokens, cfg)
+
+
+def json_chunks(data, width: int = 96) -> list[str]:
+    """The data as ASCII JSON, cut into Python string literals for implicit concatenation
+    (``ensure_ascii`` keeps astral characters as escape pairs that json.loads re-joins)."""
+    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    return [repr(text[i:i + width]) for i in range(0, len(text), width)]
+
+
+def render_mined(cluster: dict, data: dict, params: dict, name: str, clusters_dir: str, *,
+                 repeat: bool = True, validation: dict | None = None) -> str:
+    """Mined generator source (``repeat=False``: its matched no-repeat control)."""
+    body = {k: v for k, v in data.items() if k != "summary"}
+    summary = ", ".join(f"{k} {v}" for k, v in data["summary"].items())
+    role = "mined generator" if repeat else "matched no-repeat control (REPEAT = False) of the mined generator"
+    ctx = {"p": params, "name": name, "kind": cluster_kind(cluster), "repeat": repeat,
+           "cluster_id": cluster["id"], "cluster_label": cluster["label"], "clusters_dir": clusters_dir,
+           "title": f"Offline-{role} for cluster {cluster['id']} ({cluster['label']}).",
+           "summary_text": summary + "; params " + ", ".join(f"{k}={v}" for k, v in sorted(params.items())),
+           "data_chunks": json_chunks(body), "validation": validation, "template_sha": ""}
+    ctx["template_sha"] = sha(render("templates/mined_v1.py", **{**ctx, "validation": None, "data_chunks": []}))
+    return render("templates/mined_v1.py", **ctx)

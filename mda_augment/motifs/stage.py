@@ -27,10 +27,11 @@ class ExtractStage(Stage):
     def build(self, inputs: Mapping[str, Path], out: Path, cfg: ExtractConfig, *, overwrite: bool = False) -> Path:
         from ..console import say
         from .extract import extract
+        from .coverage import coverage_lines
         from .outcome import outcome_lines
 
         extract(inputs["cluster"], out, cfg, overwrite=overwrite)
-        for line in outcome_lines(out):
+        for line in outcome_lines(out) + coverage_lines(read_json(out / SUMMARY)):
             say(f"  {line}")
         return out
 

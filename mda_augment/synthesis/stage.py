@@ -14,6 +14,13 @@ from ..stage import Section, Stage
 from .synthesize import STATS, SynthesisConfig
 
 
+def _from_extract(cfg: SynthesisConfig) -> bool:
+    """Whether some generators are the extract stage's (``@extract`` resolves to its generators/)."""
+    from ..motifs.extract import GENERATORS
+
+    return any(Path(g).parent.name == GENERATORS and Path(g).parent.parent.name == "extract" for g in cfg.generators)
+
+
 class SynthesizeStage(Stage):
     """Documents from generators (registry names, files, or ``@extract``), exact and near de-duplicated."""
 
@@ -32,7 +39,14 @@ class SynthesizeStage(Stage):
                 except GeneratorError as err:
                     raise GeneratorError(f"synthesize.generators[{i}]: {err}") from None
 
+    def complete(self, out: Path, cfg: SynthesisConfig | None = None) -> bool:
+        from ..motifs.coverage import STORE_FILE
+
+        done = super().complete(out)
+        return done and (cfg is None or not _from_extract(cfg) or (out / STORE_FILE).is_file())
+
     def build(self, inputs: Mapping[str, Path], out: Path, cfg: SynthesisConfig, *, overwrite: bool = False) -> Path:
+        from ..motifs.coverage import write_store_coverage
         from .synthesize import synthesize
 
         if not cfg.generators:
@@ -40,6 +54,8 @@ class SynthesizeStage(Stage):
                               f"{inputs.get('extract', 'the extract artifact')}/attempts.jsonl), or name "
                               "reference generators in synthesize.generators")
         synthesize(out, cfg, overwrite=overwrite)
+        if _from_extract(cfg):
+            write_store_coverage(inputs["extract"], out)  # what share of the influence mass the store stands for
         return out
 
     def report_section(self, out: Path) -> Section | None:

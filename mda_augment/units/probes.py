@@ -23,6 +23,7 @@ from transformers import GPTNeoXForCausalLM
 
 from ..errors import ConfigError
 from . import scores
+from .pool import probe_token_pool  # noqa: F401 - moved to a torch-free module; re-exported
 
 Rows = list[tuple[int, int, float]]
 
@@ -174,20 +175,6 @@ def head_logits(model: GPTNeoXForCausalLM, layer: int, resid: torch.Tensor, voca
     o = torch.einsum("hnk,dhk->hnd", v, w_o)  # (heads, n, d)
     o = (o - o.mean(dim=-1, keepdim=True)) * model.gpt_neox.final_layer_norm.weight
     return o @ model.lm_head.weight[:vocab].T  # (heads, n, vocab)
-
-
-def probe_token_pool(train_tokens: np.ndarray, eos_id: int, vocab: int, skip_top: float = 0.02) -> np.ndarray:
-    """Token ids for random probes: seen at least twice, not among the most common ``skip_top``.
-
-    Olsson et al. exclude the most and least common tokens so that the probe tests copying of
-    arbitrary content rather than frequent-token habits.
-    """
-    counts = np.bincount(train_tokens.reshape(-1).astype(np.int64), minlength=vocab)[:vocab]
-    counts[eos_id] = 0
-    order = np.argsort(-counts, kind="stable")
-    seen = order[counts[order] >= 2]
-    pool = seen[int(len(seen) * skip_top) :]
-    return pool if len(pool) >= 16 else seen
 
 
 def repeated_random(pool: np.ndarray, n: int, half: int, eos_id: int, seed: int) -> np.ndarray:

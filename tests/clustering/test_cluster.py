@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -54,3 +56,40 @@ def test_selection_rules_are_exclusive():
     with pytest.raises(ValueError):
         ClusterConfig(top_k=10, min_score=0.5)
     assert ClusterConfig().top_fraction == 0.1
+
+
+def test_clusters_record_model_token_statistics(clusters_dir, scored):
+    packed, _ = scored
+    clusters, base, summary = load_clusters(clusters_dir)
+    view = summary["model_tokens"]
+    assert view["seq_len"] == 256 and view["tokenizer"] == "bpe-300"
+    assert (Path(view["tokenizer_dir"]) / "tokenizer.json").is_file()
+    for c in [*clusters, base]:
+        m = c["model"]
+        lo, hi = m["induction_share_ci"]
+        assert lo <= m["induction_share"] <= hi and sum(m["lag_hist"].values()) == pytest.approx(1.0)
+    # structured clusters repeat more, in the model's tokens, than random training windows
+    assert max(c["model"]["induction_share"] for c in clusters) > base["model"]["induction_share"]
+    assert "model-token share" in (clusters_dir / "clusters.md").read_text()
+
+
+def test_model_reference_recomputes_for_older_artifacts(clusters_dir, tmp_path):
+    import json
+    import shutil
+
+    from mda_augment.clustering.model_stats import model_reference
+
+    view, background, per_cluster = model_reference(clusters_dir)
+    old = tmp_path / "old"
+    shutil.copytree(clusters_dir, old)
+    for name in ("clusters.json", "background.json", "summary.json"):
+        data = json.loads((old / name).read_text())
+        for row in data if isinstance(data, list) else [data]:
+            row.pop("model", None)
+            row.pop("model_tokens", None)
+        (old / name).write_text(json.dumps(data))
+    view2, background2, per_cluster2 = model_reference(old)
+    assert view2.seq_len == view.seq_len
+    assert background2["induction_share"] == pytest.approx(background["induction_share"])
+    assert {k: v["induction_share"] for k, v in per_cluster2.items()} == pytest.approx(
+        {k: v["induction_share"] for k, v in per_cluster.items()})

@@ -40,6 +40,22 @@ def test_offline_writes_validated_registry_generators(clusters_dir, tmp_path):
     assert a.ok and a.docs == b.docs
     assert (tmp_path / "inst" / f"{row['generator']}.py").is_file()
     assert all(r["source"] == "offline" for r in attempts(out))
+    assert all({"name", "value", "target", "ok"} <= set(c) for r in attempts(out) for c in r["checks"])
+    # coverage: the tried cluster is covered, the other one skipped with its reason
+    cov = summary["coverage"]
+    assert sum(e["mass_share"] for e in cov["clusters"]) == pytest.approx(1.0, abs=1e-3)
+    assert cov["covered_mass_share"] == cov["clusters"][0]["mass_share"] > 0.5
+    assert [e["status"] for e in cov["clusters"]] == ["covered", "skipped"]
+    assert "max_clusters" in cov["clusters"][1]["reason"]
+    # controls live apart from the accepted generators and are measured
+    assert {p.name for p in (out / "controls").glob("*.py")} >= {"repeat_spans_v1.py", "repeat_spans_norepeat_v1.py"}
+    assert not list((out / "generators").glob("*norepeat*")) and not list((out / "generators").glob("repeat_*"))
+    pos = summary["controls"]["repeat_spans_v1"]
+    assert pos["model"]["induction_share"] > 2 * summary["controls"]["repeat_spans_norepeat_v1"]["model"]["induction_share"]
+    assert pos["retokenization"]["retokenized_share"] == pytest.approx(pos["retokenization"]["intended_share"], abs=0.1)
+    if row["method"] == "mined":
+        assert row["control"]["generator"].endswith("_mined_norepeat_v1")
+        assert (out / "controls" / f"{row['control']['generator']}.py").is_file()
 
 
 def test_llm_code_needs_consent(clusters_dir, tmp_path):
