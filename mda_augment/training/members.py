@@ -8,6 +8,7 @@ single run's except by float rounding in its numbers.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -112,21 +113,21 @@ class Member:
 def load_members(cfgs: list[TrainConfig]) -> list[Member]:
     """Build every member; corpora and probe data are shared between members that share them."""
     corpora: dict[Path, PackedCorpus] = {}
-    evaluators: dict[tuple, UnitEvaluator] = {}
-    members = []
     for cfg in cfgs:
         where = Path(cfg.corpus).resolve()
         if where not in corpora:
             corpora[where] = PackedCorpus(cfg.corpus)
-        corpus = corpora[where]
-        key = (where, str(to_jsonable(cfg.units)))
+    shapes = {(c.seq_len, c.vocab_size): c.dir for c in corpora.values()}
+    if len(shapes) > 1:
+        (shape_a, dir_a), (shape_b, dir_b) = list(shapes.items())[:2]
+        raise ConfigError(f"batched training: corpus {dir_b} has (seq_len, vocab) {shape_b} but {dir_a} "
+                          f"has {shape_a}; members need the same shape")
+    evaluators: dict[tuple, UnitEvaluator] = {}
+    members = []
+    for cfg in cfgs:
+        corpus = corpora[Path(cfg.corpus).resolve()]
+        key = (corpus.dir, json.dumps(to_jsonable(cfg.units), sort_keys=True))
         if key not in evaluators:
             evaluators[key] = UnitEvaluator(corpus, cfg.units)
         members.append(Member(cfg, corpus, evaluators[key]))
-    first = members[0].corpus
-    for m in members[1:]:
-        if (m.corpus.seq_len, m.corpus.vocab_size) != (first.seq_len, first.vocab_size):
-            raise ConfigError(f"batched training: corpus {m.cfg.corpus} has seq_len {m.corpus.seq_len}, "
-                              f"vocab {m.corpus.vocab_size} but {members[0].cfg.corpus} has "
-                              f"{first.seq_len}, {first.vocab_size}; members need the same shape")
     return members

@@ -116,8 +116,7 @@ class StackedGPTNeoX:
         b = self._p(prefix + ".bias").index_select(1, self.qkv_order)  # (k, 3d)
         return torch.baddbmm(b[:, None], x, w.transpose(1, 2))
 
-    def _attention(self, x: torch.Tensor, layer: str, batch: int, phase: torch.Tensor,
-                   probs: list | None) -> torch.Tensor:
+    def _attention(self, x: torch.Tensor, layer: str, batch: int, phase: torch.Tensor) -> torch.Tensor:
         """Causal self-attention of x (k, batch*seq, d); returns (k, batch*seq, d)."""
         k, n, d = x.shape
         seq, heads, hs = n // batch, self.n_heads, self.head_size
@@ -125,14 +124,7 @@ class StackedGPTNeoX:
         q, key, v = self._qkv(x, layer).view(k * batch, seq, heads, 3, hs).unbind(3)
         q, key = rotate_pairs(q, phase), rotate_pairs(key, phase)
         q, key, v = (t.transpose(1, 2) for t in (q, key, v))  # (kb, heads, seq, hs) each
-        if probs is None:
-            out = F.scaled_dot_product_attention(q, key, v, is_causal=True, scale=hs**-0.5)
-        else:  # eager, keeping the probabilities (unit evaluation)
-            scores = (q @ key.transpose(-1, -2)) * hs**-0.5  # (kb, heads, seq, seq)
-            mask = torch.ones(seq, seq, dtype=torch.bool, device=x.device).tril()
-            att = torch.softmax(scores.masked_fill(~mask, torch.finfo(scores.dtype).min), dim=-1)
-            probs.append(att.view(k, batch, heads, seq, seq))
-            out = att @ v
+        out = F.scaled_dot_product_attention(q, key, v, is_causal=True, scale=hs**-0.5)
         out = out.transpose(1, 2).reshape(k, n, d)  # (k, n, d), heads concatenated
         return self._linear(out, layer + ".attention.dense")
 
@@ -140,13 +132,8 @@ class StackedGPTNeoX:
         h = F.gelu(self._linear(x, layer + ".mlp.dense_h_to_4h"))
         return self._linear(h, layer + ".mlp.dense_4h_to_h")
 
-    def hidden(self, tokens: torch.Tensor, attentions: list | None = None,
-               residuals: list | None = None) -> torch.Tensor:
-        """Final-layer-norm output for tokens (k, batch, seq): (k, batch*seq, d).
-
-        ``attentions`` / ``residuals``, when lists, receive per layer the attention
-        probabilities (k, batch, heads, seq, seq) and the stream entering the layer.
-        """
+    def hidden(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Final-layer-norm output for tokens (k, batch, seq): (k, batch*seq, d)."""
         k, batch, seq = tokens.shape
         emb = self._p(EMBED)  # (k, vocab, d)
         vocab = emb.shape[1]
@@ -157,10 +144,7 @@ class StackedGPTNeoX:
         phase = rotary_phase(cos[0], sin[0], self.head_size)  # (seq, head_size/2) complex
         for i in range(self.n_layers):
             layer = f"gpt_neox.layers.{i}"
-            if residuals is not None:
-                residuals.append(x.view(k, batch, seq, -1))
-            attn = self._attention(self._layer_norm(x, layer + ".input_layernorm"), layer, batch,
-                                   phase, attentions)
+            attn = self._attention(self._layer_norm(x, layer + ".input_layernorm"), layer, batch, phase)
             if not self.has_mlp:
                 x = attn + x
             elif self.parallel:
