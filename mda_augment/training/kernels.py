@@ -74,6 +74,6 @@ class CrossEntropy(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         e, total, target = ctx.saved_tensors
         g = grad[:, None]  # (rows, 1)
-        out = e.mul_(g / total)  # softmax * grad, in place on the saved buffer (used once)
+        out = e * (g / total)  # softmax * grad
         out.scatter_add_(-1, target[:, None], -g)
         return out, None

@@ -1,17 +1,19 @@
 """k GPT-NeoX models as one: parameters stacked on a leading member axis, one batched forward.
 
-At the nano scale a training step is a few dozen small kernels (a 4 x 128 batch, d_model 128),
-so per-kernel overhead and the slow CPU flash-attention kernel on tiny shapes cost as much as
-the arithmetic. Training the k members of a seed sweep (or the arms of one seed) as one model
-whose every weight has shape ``(k, ...)`` runs each kernel once over k members instead of k
-times, while each member still sees only its own parameters and its own data: nothing mixes
-across the member axis, so member ``m``'s loss and gradient are those of the single model.
+Training the k members of a seed sweep (or the arms of one seed) as one model whose every
+weight has shape ``(k, ...)`` runs each kernel once over k members instead of k times, while
+each member sees only its own parameters and its own data: nothing mixes across the member
+axis, so member ``m``'s loss and gradient are those of the single model up to float rounding.
 
-The forward re-implements ``transformers``' GPT-NeoX (fused per-head ``query_key_value``
-layout, partial rotary, parallel or sequential residual, exact GELU MLP or the attention-only
-layers of :mod:`mda_augment.model.build`) with batched matmuls; it matches the HF model to
-float rounding (tests/training/test_stacked.py). Parameters keep the HF names, so a member is
-written back into a real ``GPTNeoXForCausalLM`` for checkpoints and unit evaluation.
+At the nano scale the matmuls already run near this CPU's fp32 peak, so batching alone saves
+only the per-kernel overhead; the rest of the gain comes from doing the elementwise work in
+fewer, larger kernels (see :mod:`kernels`): HF's partial rotary alone cost about as much as
+attention. The forward re-implements ``transformers``' GPT-NeoX (fused per-head
+``query_key_value`` layout, partial rotary, parallel or sequential residual, exact-GELU MLP or
+the attention-only layers of :mod:`mda_augment.model.build`, tied or untied embeddings) with
+batched matmuls and the same sdpa attention kernel; tests/training/test_stacked.py checks it
+against the HF model. Parameters keep the HF names, so a member is written back into a real
+``GPTNeoXForCausalLM`` for checkpoints and unit evaluation.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ def check_supported(model: GPTNeoXForCausalLM) -> None:
     """Raise a one-line ConfigError for GPT-NeoX features the batched forward does not cover."""
     cfg = model.config
     rope = (cfg.rope_parameters or {}).get("rope_type", "default")
+    head_size = cfg.hidden_size // cfg.num_attention_heads
+    rotary_dims = int(head_size * (cfg.rope_parameters or {}).get("partial_rotary_factor", 1.0))
     problems = {
+        f"odd head size {head_size} or rotary dims {rotary_dims}": head_size % 2 or rotary_dims % 2,
         f"rope_type {rope!r}": rope != "default",
         f"hidden_act {cfg.hidden_act!r}": cfg.hidden_act != "gelu",
         "attention_bias false": not cfg.attention_bias,
