@@ -87,6 +87,42 @@ def agreement(single: list[Path], batched: list[Path]) -> tuple[float, float]:
     return loss_gap, unit_gap
 
 
+def kernel_floor(k: int = 8, reps: int = 30) -> dict:
+    """CPU ms per member-step of the nano step's matmuls and attention kernels alone (k stacked).
+
+    The GEMMs of one step (forward and backward of q/k/v, output projection and unembedding;
+    512 tokens, d_model 128, vocab 512) and sdpa forward+backward on (4, 4 heads, 128, 32) per
+    layer: a lower bound on any fp32 step built from torch's kernels, batched or not.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(1)
+    n, d, v = 512, 128, 512
+    shapes = 2 * [(n, d, 3 * d), (n, 3 * d, d), (3 * d, n, d), (n, d, d), (n, d, d), (d, n, d)] + \
+        [(n - 4, d, v), (n - 4, v, d), (v, n - 4, d)]  # (rows, inner, cols) per GEMM
+    mats = [(torch.randn(k, a, b), torch.randn(k, b, c)) for a, b, c in shapes]
+    q, key, val = (torch.randn(4 * k, 4, 128, 32, requires_grad=True) for _ in range(3))
+    grad = torch.randn(4 * k, 4, 128, 32)
+
+    def gemms() -> None:
+        for a, b in mats:
+            torch.bmm(a, b)
+
+    def attention() -> None:
+        for _ in range(2):  # layers
+            F.scaled_dot_product_attention(q, key, val, is_causal=True).backward(grad)
+
+    out = {}
+    for name, fn in (("matmuls", gemms), ("attention", attention)):
+        fn()
+        start = time.process_time()
+        for _ in range(reps):
+            fn()
+        out[name] = (time.process_time() - start) / reps / k * 1e3
+    return out
+
+
 def configs(args: argparse.Namespace, root: Path, k: int, units: bool) -> list[dict]:
     return [{"preset": "nano", "corpus": str(args.corpus), "out": str(root / f"seed{s}"),
              "steps": args.steps, "seed": s, "threads": 1, "eval_every": args.eval_every,
@@ -114,6 +150,10 @@ def main() -> None:
         parser.error("--corpus is required")
     print(f"nano, corpus {args.corpus}, {args.steps} steps per run, 1 thread per process, "
           f"separate runs {args.jobs} at a time, eval every {args.eval_every} (probes: default set)")
+    floor = kernel_floor()
+    print(f"kernel floor per member-step (k=8 stacked): matmuls {floor['matmuls']:.1f} ms + attention "
+          f"{floor['attention']:.1f} ms = {sum(floor.values()):.1f} ms, i.e. at most "
+          f"{512 / sum(floor.values()) * 1e3:,.0f} tokens per CPU-second at nano")
     print(f"{'units':6s} {'k':>2s} {'how':22s} {'tok/CPU-s':>10s} {'whole':>8s} {'wall s':>7s} "
           f"{'speed-up CPU':>12s} {'whole':>6s} {'wall':>5s} {'loss gap':>9s} {'unit gap':>9s}")
     for units in (True, False):
