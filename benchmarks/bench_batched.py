@@ -75,16 +75,18 @@ def run_processes(mode: str, groups: list[list[dict]], parallel: int, tmp: Path)
     return {"cpu": inner, "cpu_whole": _children_cpu() - cpu0, "wall": time.perf_counter() - wall0}
 
 
-def agreement(single: list[Path], batched: list[Path]) -> tuple[float, float]:
-    """Max relative loss gap over all steps, max absolute unit-metric gap, over the k pairs."""
-    loss_gap = unit_gap = 0.0
+def agreement(single: list[Path], batched: list[Path]) -> tuple[float, float, str]:
+    """Max relative loss gap over all steps; max absolute unit-metric gap and its metric."""
+    loss_gap, unit_gap, where = 0.0, 0.0, "-"
     for a, b in zip(single, batched, strict=True):
         la, lb = (pl.read_parquet(r / "metrics.parquet").sort("step")["loss"] for r in (a, b))
         loss_gap = max(loss_gap, float(((la - lb).abs() / la).max()))
         ua, ub = (pl.read_parquet(r / "units.parquet").sort("step", "metric", "layer", "head") for r in (a, b))
         if len(ua):
-            unit_gap = max(unit_gap, float((ua["value"] - ub["value"]).abs().max()))
-    return loss_gap, unit_gap
+            gaps = (ua["value"] - ub["value"]).abs()
+            if float(gaps.max()) > unit_gap:
+                unit_gap, where = float(gaps.max()), f"{ua['metric'][gaps.arg_max()]}@{ua['step'][gaps.arg_max()]}"
+    return loss_gap, unit_gap, where
 
 
 def kernel_floor(k: int = 8, reps: int = 30) -> dict:
@@ -130,6 +132,20 @@ def configs(args: argparse.Namespace, root: Path, k: int, units: bool) -> list[d
              "units": {} if units else {"probes": []}} for s in range(k)]
 
 
+def float_noise(args: argparse.Namespace, tmp: Path) -> tuple[float, float, str]:
+    """The gaps between two single runs of seed 0 that differ only in float rounding (1 vs 2 threads).
+
+    A yardstick for the batched gaps: any change of kernel or summation order moves a
+    training curve this much, and the gap grows with steps as training amplifies it.
+    """
+    runs = []
+    for threads in (1, 2):
+        (cfg,) = configs(args, tmp / f"threads{threads}", 1, units=True)
+        run_processes("single", [[{**cfg, "threads": threads}]], 1, tmp)
+        runs.append(Path(cfg["out"]))
+    return agreement(runs[:1], runs[1:])
+
+
 def split(items: list, parts: int) -> list[list]:
     return [items[i::parts] for i in range(parts) if items[i::parts]]
 
@@ -137,11 +153,12 @@ def split(items: list, parts: int) -> list[list]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path)
-    parser.add_argument("--ks", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument("--ks", type=int, nargs="*", default=[2, 4, 8])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2, help="separate Trainer processes at a time")
     parser.add_argument("--batched-procs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--float-noise", action="store_true", help="also measure the 1- vs 2-thread gap")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -150,12 +167,17 @@ def main() -> None:
         parser.error("--corpus is required")
     print(f"nano, corpus {args.corpus}, {args.steps} steps per run, 1 thread per process, "
           f"separate runs {args.jobs} at a time, eval every {args.eval_every} (probes: default set)")
+    if args.float_noise:
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            loss_gap, unit_gap, where = float_noise(args, Path(tmp_dir))
+        print(f"float noise: single Trainer seed 0, 1 vs 2 threads: loss gap {loss_gap:.1e}, "
+              f"unit gap {unit_gap:.1e} ({where})")
     floor = kernel_floor()
     print(f"kernel floor per member-step (k=8 stacked): matmuls {floor['matmuls']:.1f} ms + attention "
           f"{floor['attention']:.1f} ms = {sum(floor.values()):.1f} ms, i.e. at most "
           f"{512 / sum(floor.values()) * 1e3:,.0f} tokens per CPU-second at nano")
-    print(f"{'units':6s} {'k':>2s} {'how':22s} {'tok/CPU-s':>10s} {'whole':>8s} {'wall s':>7s} "
-          f"{'speed-up CPU':>12s} {'whole':>6s} {'wall':>5s} {'loss gap':>9s} {'unit gap':>9s}")
+    print(f"{'units':6s} {'k':>2s} {'how':26s} {'tok/CPU-s':>10s} {'whole':>8s} {'wall s':>7s} "
+          f"{'speed-up CPU':>12s} {'whole':>6s} {'wall':>5s} {'loss gap':>9s} {'unit gap':>9s} (where)")
     for units in (True, False):
         for k in args.ks:
             with tempfile.TemporaryDirectory() as tmp_dir:
@@ -174,8 +196,8 @@ def main() -> None:
 
 
 def _row(units: bool, k: int, how: str, tokens: int, res: dict, base: dict, gaps: tuple | None) -> None:
-    gap = f"{gaps[0]:9.1e} {gaps[1]:9.1e}" if gaps else f"{'':9s} {'':9s}"
-    print(f"{'yes' if units else 'no':6s} {k:2d} {how:22s} {tokens / res['cpu']:10,.0f} "
+    gap = f"{gaps[0]:9.1e} {gaps[1]:9.1e} {gaps[2]}" if gaps else ""
+    print(f"{'yes' if units else 'no':6s} {k:2d} {how:26s} {tokens / res['cpu']:10,.0f} "
           f"{tokens / res['cpu_whole']:8,.0f} {res['wall']:7.1f} {base['cpu'] / res['cpu']:11.2f}x "
           f"{base['cpu_whole'] / res['cpu_whole']:5.2f}x {base['wall'] / res['wall']:4.2f}x {gap}", flush=True)
 

@@ -86,6 +86,12 @@ def test_batched_members_match_single_runs(runs: dict) -> None:
     assert ((_losses(runs["batched"][1]) - _losses(runs["batched"][2])).abs() > 1e-3).any()
 
 
+def test_a_member_curve_does_not_depend_on_its_batch(runs: dict, tmp_path: Path) -> None:
+    """Members never mix: trained alone, member 2 follows the curve it had among three."""
+    (alone,) = train_batched([_members(runs["corpora"], tmp_path)[2]])
+    _assert_same_curves(runs["batched"][2], alone, loss_rtol=1e-6, units_atol=1e-6)
+
+
 def test_member_directories_have_the_single_run_format(runs: dict) -> None:
     for single, batched in zip(runs["single"], runs["batched"], strict=True):
         a, b = (json.loads((r / "config.json").read_text()) for r in (single, batched))

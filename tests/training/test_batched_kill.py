@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from mda_augment.training.rundir import list_checkpoints
+from tests.training.helpers import kill_after_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 60
@@ -42,18 +41,7 @@ def test_kill9_then_rerun_matches_uninterrupted(tmp_path: Path, packed_corpus: P
     subprocess.run(_command(_spec(tmp_path, packed_corpus, "straight")), check=True, cwd=ROOT,
                    env=env, capture_output=True, timeout=300)
     spec = _spec(tmp_path, packed_corpus, "killed")
-    proc = subprocess.Popen(_command(spec), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if any(s >= 20 for s in list_checkpoints(tmp_path / "killed" / "seed2")):
-            time.sleep(0.05)
-            break
-        time.sleep(0.01)
-    if proc.poll() is not None:
-        pytest.fail("training finished before it could be killed; raise STEPS")
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_after_checkpoint(_command(spec), tmp_path / "killed" / "seed2", min_step=20, cwd=ROOT, env=env)
     assert not (tmp_path / "killed" / "seed0" / "_COMPLETE.json").exists()
     subprocess.run(_command(spec), check=True, cwd=ROOT, env=env, capture_output=True, timeout=300)
     for seed in range(3):
