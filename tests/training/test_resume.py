@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from mda_augment.training.rundir import list_checkpoints
+from tests.training.helpers import kill_after_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 60
@@ -38,27 +35,11 @@ def _run(recipe: Path) -> None:
     subprocess.run(_command(recipe), check=True, cwd=ROOT, capture_output=True, timeout=300)
 
 
-def _kill_after_checkpoint(recipe: Path, run: Path, min_step: int) -> None:
-    """Start training and SIGKILL it once a checkpoint past ``min_step`` exists."""
-    proc = subprocess.Popen(_command(recipe), cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if any(s >= min_step for s in list_checkpoints(run)):
-            time.sleep(0.05)  # let it get a few steps past the checkpoint
-            break
-        time.sleep(0.01)
-    if proc.poll() is not None:
-        pytest.fail("training finished before it could be killed; raise STEPS")
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
 @pytest.mark.slow
 def test_kill9_then_resume_matches_uninterrupted(tmp_path: Path, packed_corpus: Path) -> None:
     _run(_recipe(tmp_path, packed_corpus, "straight"))
     killed = _recipe(tmp_path, packed_corpus, "killed")
-    _kill_after_checkpoint(killed, tmp_path / "killed", min_step=20)
+    kill_after_checkpoint(_command(killed), tmp_path / "killed", min_step=20, cwd=ROOT)
     assert not (tmp_path / "killed" / "_COMPLETE.json").exists()
     _run(killed)
     a = pl.read_parquet(tmp_path / "straight" / "metrics.parquet").sort("step")
