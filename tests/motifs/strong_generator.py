@@ -16,6 +16,7 @@ ACTIONS = ["GET /v1/items", "POST /v1/orders", "GET /v1/users", "DELETE /v1/sess
            "PUT /v1/items", "GET /healthz", "POST /v1/login", "GET /v1/search"]
 STATUSES = [200, 200, 200, 201, 204, 301, 400, 404, 500, 503]
 TAGS = ["item", "entry", "record", "node"]
+ECHO = 0.85  # share of log lines that repeat one of the last three (retries)
 FIELDS = ["name", "title", "owner", "group", "label"]
 
 
@@ -78,21 +79,28 @@ def xml_record(rng, pool, tag):
 
 
 def log_document(rng):
-    pool = IdPool(rng, size=rng.randint(2, 4), reuse=rng.uniform(0.6, 0.85))
+    pool = IdPool(rng, size=rng.randint(1, 2), reuse=rng.uniform(0.85, 0.95))
     state = {"t": rng.randint(0, 86400 * 20)}
     service = rng.choice(SERVICES)
     lines = []
     for _ in range(rng.randint(14, 30)):
         if rng.random() < 0.15:
             service = rng.choice(SERVICES)
+        if lines and rng.random() < ECHO:
+            # the prompt's target is a repeat share above the cluster's: a retried request
+            # logs its line again a few lines later, the content an induction head can copy
+            lines.append(rng.choice(lines[-3:]))
+            continue
         lines.append(log_line(rng, pool, state, service))
     return "\n".join(lines)
 
 
 def xml_document(rng):
-    pool = IdPool(rng, size=rng.randint(3, 5), reuse=rng.uniform(0.55, 0.8))
+    pool = IdPool(rng, size=rng.randint(1, 2), reuse=rng.uniform(0.85, 0.95))
     tag = rng.choice(TAGS)
-    body = [xml_record(rng, pool, tag) for _ in range(rng.randint(6, 14))]
+    body = []
+    for _ in range(rng.randint(6, 14)):
+        body.append(rng.choice(body[-3:]) if body and rng.random() < ECHO else xml_record(rng, pool, tag))
     root = rng.choice(["catalog", "inventory", "registry"])
     return f'<?xml version="1.0"?>\n<{root}>\n' + "\n".join(body) + f"\n</{root}>"
 
