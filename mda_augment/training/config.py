@@ -81,7 +81,7 @@ class TrainGridConfig(StrictModel):
                               description="model presets: " + ", ".join(PRESETS))
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, description="model init seeds")
     steps: int = Field(2000, ge=1, le=10_000_000, description="optimizer steps per run (equal token budget)")
-    jobs: int = Field(2, ge=1, description="runs trained at the same time (one thread each)")
+    jobs: int = Field(2, ge=1, description="runs trained at the same time (one thread each; on Ray: tasks in flight)")
     backend: Literal["local", "ray"] = Field(
         "local", description="local: spawned processes on this machine; ray: one Ray task per run")
     ray_address: str | None = Field(

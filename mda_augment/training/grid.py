@@ -125,7 +125,7 @@ def train_runs(jobs: list[dict], parallel: int, title: str, root: Path | None = 
             out = Path(job["out"])
             with contextlib.suppress(OSError, ValueError, KeyError):
                 board.console.print(summary_line(f"{title} {run_label(out, root or out.parent)}",
-                                                 read_json(out / THROUGHPUT)), highlight=False)
+                                                 read_json(out / THROUGHPUT)), highlight=False, soft_wrap=True)
 
         if backend == "ray":
             from .grid_ray import run_on_ray

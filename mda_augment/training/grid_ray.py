@@ -10,8 +10,9 @@ the user's own one-line :class:`~mda_augment.errors.MdaError` (a bad config, a m
 not retried and comes back as the same line.
 
 Resources: each task asks for ``num_cpus`` (default 1) and ``num_gpus`` (default 1 for runs with
-``device: cuda``, else 0; Ray hides the GPUs from a task that asked for none). At most
-``parallel`` tasks are in flight, as with the local runner. Without an address (``ray_address``
+``device: cuda``, else 0; Ray hides the GPUs from a task that asked for none). On a local Ray,
+whose resources are fixed, a run asking for more GPUs than exist is refused at once (Ray would
+queue it forever). At most ``parallel`` tasks are in flight, as with the local runner. Without an address (``ray_address``
 or ``$RAY_ADDRESS``) a local Ray with ``parallel x num_cpus`` CPUs is started and shut down at
 the end; an already initialised Ray (``ray.init`` by the caller) is used as it is.
 
@@ -37,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..artifacts import atomic_write_json, is_complete, read_json
-from ..errors import ArtifactError, EnvironmentUnavailable, MdaError
+from ..errors import ArtifactError, ConfigError, EnvironmentUnavailable, MdaError
 from .grid import WORKER, RunFailed, train_one
 
 
@@ -70,10 +71,23 @@ def _connect(address: str | None, cpus: int):
                                      "'mda-augment[ray]'; or use backend local") from None
     if ray.is_initialized():
         return ray, False
-    address = address or os.environ.get("RAY_ADDRESS")
     kwargs = {"address": address} if address else {"num_cpus": cpus, "include_dashboard": False}
     ray.init(log_to_driver=False, logging_level="ERROR", **kwargs)
     return ray, True
+
+
+def _gpus(job: dict, num_gpus: float | None) -> float:
+    return num_gpus if num_gpus is not None else float(job.get("device") == "cuda")
+
+
+def _check_feasible(ray, jobs: list[dict], num_gpus: float | None) -> None:
+    """On a local Ray (fixed resources) a task asking for more GPUs than exist would wait forever."""
+    have = ray.cluster_resources().get("GPU", 0.0)
+    for job in jobs:
+        if _gpus(job, num_gpus) > have:
+            raise ConfigError(f"run {job['out']}: asks Ray for {_gpus(job, num_gpus):g} GPU(s), this "
+                              f"machine's Ray has {have:g}; set train.ray_num_gpus: 0 and options.device: "
+                              f"auto, or join a GPU cluster with train.ray_address")
 
 
 def _failure(ray, err: Exception, job: dict, max_retries: int) -> MdaError:
@@ -94,8 +108,11 @@ def run_on_ray(todo: list[dict], parallel: int, finished: Callable[[dict], None]
 
     ``finished(job)`` is called on the driver as each run completes.
     """
+    address = address or os.environ.get("RAY_ADDRESS")
     ray, started = _connect(address, max(1, math.ceil(parallel * num_cpus)))
     try:
+        if not address:
+            _check_feasible(ray, todo, num_gpus)
         remote = ray.remote(ray_task)
         queue = [_absolute(j) for j in todo]
         pending: dict = {}
@@ -105,8 +122,7 @@ def run_on_ray(todo: list[dict], parallel: int, finished: Callable[[dict], None]
                     job = queue.pop(0)
                     token = secrets.token_hex(8)
                     atomic_write_json(Path(job["out"]) / WORKER, {"token": token, "backend": "ray"})
-                    gpus = num_gpus if num_gpus is not None else float(job.get("device") == "cuda")
-                    ref = remote.options(num_cpus=num_cpus, num_gpus=gpus, max_retries=max_retries,
+                    ref = remote.options(num_cpus=num_cpus, num_gpus=_gpus(job, num_gpus), max_retries=max_retries,
                                          retry_exceptions=[RunFailed]).remote(job, token)
                     pending[ref] = job
                 done, _ = ray.wait(list(pending), num_returns=1)

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from mda_augment.artifacts import atomic_write_bytes, read_json
-from mda_augment.errors import ArtifactError, MdaError
+from mda_augment.errors import ArtifactError, ConfigError, MdaError
 from mda_augment.training.grid import WORKER, RunFailed, train_one, train_runs
 from mda_augment.training.loop import TIMING_COLUMNS
 from mda_augment.training.progress import PROGRESS
@@ -131,3 +131,22 @@ def test_an_unexpected_crash_is_retried_then_reported_in_one_line(ray_session, p
     assert isinstance(err.value, MdaError) and "\n" not in str(err.value)
     assert "traceback in" in str(err.value)
     assert read_json(Path(job["out"]) / WORKER)["attempt"] == 2  # retried once
+
+
+def test_a_run_asking_for_a_gpu_the_local_ray_lacks_fails_at_once(ray_session, packed_corpus, tmp_path):
+    job = {**_jobs(packed_corpus, tmp_path)[0], "device": "cuda"}
+    with pytest.raises(ConfigError, match=r"asks Ray for 1 GPU\(s\), this machine's Ray has 0"):
+        train_runs([job], 1, "ray", backend="ray")
+
+
+def test_the_backend_is_a_train_stage_field_with_one_line_errors():
+    from mda_augment.config import validate
+    from mda_augment.training.config import TrainGridConfig
+
+    cfg = validate(TrainGridConfig, {"backend": "ray", "ray_address": "ray://head:10001"}, "recipe.yaml")
+    assert cfg.backend_options() == {"backend": "ray", "ray_address": "ray://head:10001", "num_cpus": 1.0,
+                                     "num_gpus": None, "max_retries": 3}
+    assert TrainGridConfig().backend == "local"
+    with pytest.raises(MdaError, match="recipe.yaml: backend") as err:
+        validate(TrainGridConfig, {"backend": "slurm"}, "recipe.yaml")
+    assert "\n" not in str(err.value)
