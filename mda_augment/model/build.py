@@ -80,7 +80,11 @@ def build_model(preset: ModelPreset, vocab_size: int, seq_len: int, seed: int = 
 def load_pythia(name: str, revision: str | None = None) -> GPTNeoXForCausalLM:
     """Load ``EleutherAI/<name>`` (e.g. ``pythia-14m``) at ``revision`` (e.g. ``step1000``).
 
-    Only where the Hugging Face hub is reachable; offline this raises a one-line
+    Pythia's intermediate checkpoints are git branches of the hub repository (``step0`` ...
+    ``step143000``), so ``revision`` picks the training step. Loading goes through transformers'
+    own resolution: the hub when reachable, else the local cache (``$HF_HOME/hub``, where a
+    ``refs/<revision>`` file names the snapshot), which is all ``HF_HUB_OFFLINE=1`` allows. A
+    revision that is neither reachable nor cached raises a one-line
     :class:`EnvironmentUnavailable` instead of a stack of HTTP errors.
     """
     repo = name if "/" in name else f"EleutherAI/{name}"
@@ -90,7 +94,8 @@ def load_pythia(name: str, revision: str | None = None) -> GPTNeoXForCausalLM:
         first = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         raise EnvironmentUnavailable(
             f"model '{repo}'@{revision or 'main'}: cannot load from the Hugging Face hub "
-            f"(offline or not found: {first}); train a preset locally instead"
+            f"(offline or not found: {first}); download it where the hub is reachable "
+            f"(it is then cached under $HF_HOME/hub) or train a preset locally instead"
         ) from None
     return model
 

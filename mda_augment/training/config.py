@@ -38,7 +38,12 @@ class TrainOptions(StrictModel):
     eval_every: int = Field(100, ge=1, description="unit metrics every this many steps")
     units: UnitsConfig = Field(default_factory=UnitsConfig)
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="auto: bf16 on GPU")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto: CUDA when visible; cuda also makes a Ray grid ask for one GPU per run")
     compile: bool = False
+    prefetch: int = Field(2, ge=0, le=16, description="batches built ahead in a background thread (0: inline)")
+    peak_tflops: float | None = Field(
+        None, gt=0, description="the device's peak TFLOP/s for MFU (default: known GPUs by name; CPU: none)")
     threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch default)")
     flush_every_s: float = Field(15.0, gt=0, description="write logs at least this often")
     progress: bool = True
@@ -76,8 +81,21 @@ class TrainGridConfig(StrictModel):
                               description="model presets: " + ", ".join(PRESETS))
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1, description="model init seeds")
     steps: int = Field(2000, ge=1, le=10_000_000, description="optimizer steps per run (equal token budget)")
-    jobs: int = Field(2, ge=1, description="runs trained at the same time (one thread each)")
+    jobs: int = Field(2, ge=1, description="runs trained at the same time (one thread each; on Ray: tasks in flight)")
+    backend: Literal["local", "ray"] = Field(
+        "local", description="local: spawned processes on this machine; ray: one Ray task per run")
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
+    ray_num_cpus: float = Field(1.0, gt=0, description="CPUs Ray reserves per run")
+    ray_num_gpus: float | None = Field(
+        None, ge=0, description="GPUs Ray reserves per run (default: 1 when options.device is cuda, else 0)")
+    ray_max_retries: int = Field(3, ge=0, description="retries of a run whose worker died or crashed")
     options: TrainOptions = Field(default_factory=TrainOptions, description="optimisation and evaluation settings")
+
+    def backend_options(self) -> dict:
+        """Keyword arguments of :func:`~mda_augment.training.grid.train_runs` for this grid."""
+        return {"backend": self.backend, "ray_address": self.ray_address, "num_cpus": self.ray_num_cpus,
+                "num_gpus": self.ray_num_gpus, "max_retries": self.ray_max_retries}
 
     @field_validator("scales")
     @classmethod

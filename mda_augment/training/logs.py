@@ -4,7 +4,8 @@ Rows are buffered in memory and the whole table is rewritten atomically (temp fi
 on every flush, so a reader or a crash only ever sees a complete file holding every row up to
 the last flush. Tables here are small (one row per step or per head per evaluation), so a full
 rewrite costs milliseconds. On resume the run truncates rows from the checkpoint step on,
-because those steps are about to be replayed.
+because those steps are about to be replayed. A file written before a column was added to the
+schema (a run directory of an older version) gets that column as nulls, so old runs resume.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ class ParquetLog:
         self.schema = schema
         self._frames: list[pl.DataFrame] = []
         if self.path.is_file():
-            self._frames.append(pl.read_parquet(self.path).cast(schema))  # type: ignore[arg-type]
+            old = pl.read_parquet(self.path)
+            added = [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in old.columns]
+            self._frames.append(old.with_columns(added).select(list(schema)).cast(schema))  # type: ignore[arg-type]
         self._pending: list[dict] = []
 
     def append(self, rows: list[dict]) -> None:

@@ -6,11 +6,19 @@ holds by construction. Checkpoints follow Pythia's calendar and hold everything 
 continue: rerunning the same command after a crash (even ``kill -9``) resumes from the last
 complete checkpoint and replays the same batches, giving the same loss curve as an
 uninterrupted run. See :mod:`rundir` for the directory layout.
+
+Several processes (``accelerate launch --multi_gpu --num_processes N -m mda_augment train ...``,
+DDP; on CPU over gloo) split each global batch evenly, so the loss curve is the one process's
+at the same global batch, up to float reduction order. Only the main process writes the run
+directory (config, checkpoints, logs, ``progress.json``, unit metrics); the others wait at
+each checkpoint. Each step's time gives tokens/s and MFU (:mod:`.throughput`), recorded per
+step in ``metrics.parquet`` and for the whole run in ``throughput.json``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import platform
 import shutil
 import time
 from dataclasses import dataclass
@@ -21,25 +29,58 @@ import polars as pl
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from tqdm import tqdm
 
 from ..artifacts import MARKER, atomic_write_json, is_complete, read_json, to_jsonable
+from ..console import say
 from ..corpus.fingerprint import packed_fingerprint
 from ..corpus.packed import PackedCorpus
 from ..errors import ConfigError
-from ..model.build import build_model
+from ..model.build import build_model, count_parameters
 from ..model.presets import get_preset
 from ..units.evaluate import UnitEvaluator
 from . import rundir
 from .config import TrainConfig
+from .feed import BatchFeed
 from .logs import ParquetLog
 from .progress import ProgressWriter
 from .schedule import checkpoint_steps, lr_at
+from .throughput import (
+    FLOPS_ACCOUNTING,
+    THROUGHPUT,
+    Throughput,
+    flops_per_token,
+    peak_flops,
+    summary_line,
+)
 
+# ``mfu`` was added later: older run directories lack it and read back as null (see logs.py).
 METRICS_SCHEMA = {"step": pl.Int64, "tokens": pl.Int64, "loss": pl.Float64, "lr": pl.Float64,
-                  "tokens_per_s": pl.Float64}
+                  "tokens_per_s": pl.Float64, "mfu": pl.Float64}
+TIMING_COLUMNS = ("tokens_per_s", "mfu")  # wall-clock figures: the columns that differ between equal runs
 UNITS_SCHEMA = {"step": pl.Int64, "layer": pl.Int32, "head": pl.Int32, "metric": pl.Utf8,
                 "value": pl.Float64}
+
+
+class _Discard:
+    """A log on a process other than the main one: every table is written once, by the main."""
+
+    def append(self, rows: list[dict]) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def truncate_from(self, step: int) -> None:
+        pass
+
+
+def use_cuda(device: str) -> bool:
+    """Whether a run with ``device`` (auto, cpu, cuda) trains on CUDA."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda: no CUDA device is visible to this process; use device auto or cpu")
+    return device == "cuda" or (device == "auto" and torch.cuda.is_available())
 
 
 @dataclass
@@ -101,8 +142,14 @@ class Trainer:
         self.out = Path(cfg.out)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        mixed = "bf16" if cfg.precision == "bf16" or (cfg.precision == "auto" and torch.cuda.is_available()) else "no"
-        self.acc = Accelerator(mixed_precision=mixed, cpu=not torch.cuda.is_available())
+        cuda = use_cuda(cfg.device)
+        self.precision = "bf16" if cfg.precision == "bf16" or (cfg.precision == "auto" and cuda) else "fp32"
+        # accelerate runs the prepared model's forward under torch.autocast(bf16) and casts its
+        # outputs back to fp32; the loss below is computed from fp32 logits.
+        # accelerate keeps one AcceleratorState per process and refuses another precision; a
+        # worker process trains several runs in turn, so reset it (the process group stays).
+        AcceleratorState._reset_state(reset_partial_state=False)
+        self.acc = Accelerator(mixed_precision="bf16" if self.precision == "bf16" else "no", cpu=not cuda)
         self.corpus = PackedCorpus(cfg.corpus)
         world = self.acc.num_processes
         if cfg.global_batch % (world * cfg.micro_batch):
@@ -114,11 +161,27 @@ class Trainer:
         self.ckpt_steps = set(checkpoint_steps(cfg.steps, cfg.checkpoint_log_until, cfg.checkpoint_every))
         self.evaluator = UnitEvaluator(self.corpus, cfg.units)
         self._prepare_dir(overwrite)
-        self.metrics = ParquetLog(self.out / rundir.METRICS, METRICS_SCHEMA)
-        self.units = ParquetLog(self.out / rundir.UNITS, UNITS_SCHEMA)
+        main = self.acc.is_main_process
+        self.metrics = ParquetLog(self.out / rundir.METRICS, METRICS_SCHEMA) if main else _Discard()
+        self.units = ParquetLog(self.out / rundir.UNITS, UNITS_SCHEMA) if main else _Discard()
         self.state = self._resume()
+        self.throughput = self._throughput()
         self.model, self.optimizer = self.acc.prepare(self.model, self.optimizer)
         self.forward = torch.compile(self.model) if cfg.compile else self.model
+
+    def _throughput(self) -> Throughput:
+        """FLOPs per step and the device's peak, for MFU (see :mod:`.throughput`)."""
+        mc, context = self.model.config, self.corpus.seq_len - 1
+        per_token = flops_per_token(count_parameters(self.model, non_embedding=True),
+                                    mc.num_hidden_layers, mc.hidden_size, context)
+        peak, self.peak_source = peak_flops(self.device_name, self.precision, self.cfg.peak_tflops)
+        return Throughput(per_token, self.cfg.global_batch * context, peak, self.acc.num_processes)
+
+    @property
+    def device_name(self) -> str:
+        if self.acc.device.type == "cuda":
+            return torch.cuda.get_device_name(self.acc.device)
+        return platform.processor() or platform.machine() or "cpu"
 
     @property
     def raw_model(self) -> torch.nn.Module:
@@ -146,18 +209,22 @@ class Trainer:
         return RunState(step=state["step"], tokens=state["tokens"])
 
     def _batch(self, step: int) -> torch.Tensor:
-        """This device's share of the global batch at ``step``: (per_device, seq_len) int64."""
+        """This device's share of the global batch at ``step``: (per_device, seq_len) int64, on the host."""
         ids = self.corpus.batch_ids(step, self.cfg.global_batch)
         per = len(ids) // self.acc.num_processes
         mine = ids[self.acc.process_index * per : (self.acc.process_index + 1) * per]
         return torch.from_numpy(np.asarray(self.corpus.tokens[mine], dtype=np.int64))
 
-    def train_step(self, step: int) -> float:
-        """One optimizer step with gradient accumulation; returns the global mean loss."""
+    def train_step(self, step: int, tokens: torch.Tensor | None = None) -> float:
+        """One optimizer step with gradient accumulation; returns the global mean loss.
+
+        ``tokens`` is this device's batch of ``step`` (from a :class:`BatchFeed`); built here when None.
+        """
         lr = self.lr(step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        tokens = self._batch(step).to(self.acc.device)
+        if tokens is None:
+            tokens = self._batch(step).to(self.acc.device)
         micro = tokens.split(self.cfg.micro_batch)
         total = torch.zeros((), device=self.acc.device)
         for i, chunk in enumerate(micro):
@@ -201,33 +268,56 @@ class Trainer:
         """Train to ``cfg.steps`` (from wherever the run directory left off)."""
         cfg = self.cfg
         tokens_per_step = cfg.global_batch * self.corpus.seq_len
-        bar = tqdm(total=cfg.steps, initial=self.state.step, unit="step", disable=not (cfg.progress and self.acc.is_main_process))
+        main = self.acc.is_main_process
+        bar = tqdm(total=cfg.steps, initial=self.state.step, unit="step", disable=not (cfg.progress and main))
         self.progress = ProgressWriter(self.out, cfg.steps, self.state.step)
         last_flush = time.monotonic()
-        for step in range(self.state.step, cfg.steps):
-            self._checkpoint_and_eval(step)
-            t0 = time.perf_counter()
-            loss = self.train_step(step)
-            rate = tokens_per_step / (time.perf_counter() - t0)
-            self.state = RunState(step=step + 1, tokens=self.state.tokens + tokens_per_step)
-            self.metrics.append([{"step": step, "tokens": self.state.tokens, "loss": loss,
-                                  "lr": self.lr(step), "tokens_per_s": rate}])
-            bar.update(1)
-            score = "-" if self.progress.score is None else f"{self.progress.score:.3f}"
-            bar.set_postfix(loss=f"{loss:.3f}", prefix_matching=score, tok_s=f"{rate:,.0f}")
-            if self.acc.is_main_process:
-                self.progress.update(step + 1, loss, rate)
-            if time.monotonic() - last_flush > cfg.flush_every_s and self.acc.is_main_process:
-                self.metrics.flush()
-                last_flush = time.monotonic()
+        steps = range(self.state.step, cfg.steps)
+        with BatchFeed(self._batch, steps, self.acc.device, cfg.prefetch) as feed:
+            for step in steps:
+                self._checkpoint_and_eval(step)
+                t0 = time.perf_counter()
+                loss = self.train_step(step, feed.get(step))
+                seconds = time.perf_counter() - t0
+                rate, mfu = tokens_per_step / seconds, self.throughput.mfu(seconds)
+                self.state = RunState(step=step + 1, tokens=self.state.tokens + tokens_per_step)
+                self.metrics.append([{"step": step, "tokens": self.state.tokens, "loss": loss,
+                                      "lr": self.lr(step), "tokens_per_s": rate, "mfu": mfu}])
+                bar.update(1)
+                score = "-" if self.progress.score is None else f"{self.progress.score:.3f}"
+                bar.set_postfix(loss=f"{loss:.3f}", prefix_matching=score, tok_s=f"{rate:,.0f}",
+                                **({} if mfu is None else {"mfu": f"{mfu:.1%}"}))
+                if main:
+                    self.progress.update(step + 1, loss, rate)
+                if time.monotonic() - last_flush > cfg.flush_every_s and main:
+                    self.metrics.flush()
+                    last_flush = time.monotonic()
         self._checkpoint_and_eval(cfg.steps)
         bar.close()
-        if self.acc.is_main_process:
+        if main:
             self.progress.update(cfg.steps, None, force=True)
-        if self.acc.is_main_process:
             self.metrics.flush()
+            summary = self.summary()
+            atomic_write_json(self.out / THROUGHPUT, summary)
+            if cfg.progress:
+                say(summary_line(f"run {self.out}", summary))
             atomic_write_json(self.out / MARKER, {"steps": cfg.steps, "tokens": self.state.tokens})
         return self.out
+
+    def summary(self) -> dict:
+        """The run's throughput over all its timed steps (evaluation and checkpoints excluded)."""
+        consumed = self.cfg.global_batch * self.corpus.seq_len
+        rates = self.metrics.frame()["tokens_per_s"].drop_nulls()
+        seconds = float((consumed / rates).sum()) if len(rates) else 0.0
+        t = self.throughput
+        return {"tokens_per_s": consumed * len(rates) / seconds if seconds else 0.0,
+                "mfu": t.mfu(seconds / len(rates)) if seconds else None,
+                "step_seconds_median": float((consumed / rates).median()) if len(rates) else None,
+                "steps_timed": len(rates), "flops_per_token": t.flops_per_token,
+                "flop_accounting": FLOPS_ACCOUNTING, "trained_tokens_per_step": t.tokens_per_step,
+                "peak_flops": t.peak_flops, "peak_source": self.peak_source, "devices": t.devices,
+                "device": self.acc.device.type, "device_name": self.device_name,
+                "precision": self.precision, "compile": self.cfg.compile}
 
 
 def train(cfg: TrainConfig, overwrite: bool = False) -> Path:

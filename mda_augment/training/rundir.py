@@ -14,7 +14,12 @@ Layout of ``runs/NAME/``::
         state.json              step, tokens seen, sequences consumed, global_batch, corpus
         _COMPLETE.json          written last; directories without it are ignored
       step-00000001/ ...        Pythia calendar: 0, 1, 2, 4, ..., 512, then every K, and the end
-    metrics.parquet             step, tokens, loss, lr, tokens_per_s (one row per step)
+    metrics.parquet             step, tokens, loss, lr, tokens_per_s, mfu (one row per step;
+                                mfu null where the device's peak is unknown, and in runs
+                                written before the column existed)
+    throughput.json             the run's tokens/s and MFU, and what they were computed from
+    progress.json               live step, loss, score, ETA (what the grid's board shows)
+    worker.json                 pid and host of the process training it (grid runs; Ray attempt)
     units.parquet               step, layer, head, metric, value (per-head metrics; layer = head
                                 = -1 for model-level metrics such as icl and heldout_loss)
     _COMPLETE.json              the run reached its last step

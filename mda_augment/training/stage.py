@@ -89,7 +89,7 @@ class TrainStage(Stage):
         if overwrite and out.exists():
             shutil.rmtree(out)
         jobs = run_configs(cfg, inputs["pack"], out)
-        train_runs(jobs, cfg.jobs, "train", root=out)
+        train_runs(jobs, cfg.jobs, "train", root=out, **cfg.backend_options())
         atomic_write_json(out / "config.json", to_jsonable(cfg))
         plot_baseline(out, cfg)
         atomic_write_json(out / MARKER, {"runs": [j["out"] for j in jobs]})
