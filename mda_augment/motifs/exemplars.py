@@ -64,11 +64,15 @@ def representatives(members: pl.DataFrame, k: int, seed: int = 0) -> list[dict]:
     picks = [(0, None)]
     if n > 1 and k > 1:
         picks += [(row, size) for row, size in _medoids(ranked, min(k - 1, n), seed) if row != 0]
+    taken = {row for row, _ in picks}
+    # a medoid that is the top-scored member itself leaves a place: the next best-scored fills it
+    picks += [(row, 0) for row in range(n) if row not in taken][: max(0, min(k, n) - len(picks))]
     rows = ranked.to_dicts()
     out = []
     for row, size in picks[:k]:
         r = rows[row]
-        why = "the highest influence score" if size is None else f"stands for {size / n:.0%} of the cluster"
+        why = ("the highest influence score" if size is None else f"rank {row + 1} by influence score" if size == 0
+               else f"stands for {size / n:.0%} of the cluster")
         out.append({"seq": r["seq"], "score": r["score"], "rank": row + 1, "of": n, "why": why,
                     "kinds": r.get("kinds") or [], "text": window_text(r["text"])})
     return out
