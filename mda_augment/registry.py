@@ -79,6 +79,9 @@ class Registry(Generic[T]):
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
     def check(self, name: str) -> str:
         """Validate a name without loading a lazy entry (for light config validators)."""
         if name not in self._entries:

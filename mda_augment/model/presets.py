@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..config import StrictModel
-from ..errors import ConfigError
+from ..registry import Registry
 
 
 class ModelPreset(StrictModel):
@@ -43,26 +43,23 @@ class ModelPreset(StrictModel):
 
 _PYTHIA = dict(global_batch=1024, micro_batch=16, seq_len=2048)
 
-PRESETS: dict[str, ModelPreset] = {
-    "pythia-14m": ModelPreset(n_layers=6, d_model=128, n_heads=4, d_mlp=512, lr=1e-3, **_PYTHIA),
-    "pythia-31m": ModelPreset(n_layers=6, d_model=256, n_heads=8, d_mlp=1024, lr=1e-3, **_PYTHIA),
-    "pythia-70m": ModelPreset(n_layers=6, d_model=512, n_heads=8, d_mlp=2048, lr=1e-3, **_PYTHIA),
-    "pythia-160m": ModelPreset(n_layers=12, d_model=768, n_heads=12, d_mlp=3072, lr=6e-4, **_PYTHIA),
-    # Tests only: trains in milliseconds per step.
-    "tiny": ModelPreset(n_layers=2, d_model=32, n_heads=2, d_mlp=64, lr=3e-3, global_batch=8,
-                        micro_batch=4, seq_len=32, warmup_frac=0.05),
-    # CPU research scale; see benchmarks/results/nano_search.md for how it was chosen.
-    "nano": ModelPreset(n_layers=2, d_model=128, n_heads=4, d_mlp=0, tie_embeddings=True, lr=2e-3,
-                        global_batch=4, micro_batch=4, seq_len=128, warmup_frac=0.01,
-                        schedule="constant"),
-}
+PRESETS: Registry[ModelPreset] = Registry("model preset")
+PRESETS.add("pythia-14m", ModelPreset(n_layers=6, d_model=128, n_heads=4, d_mlp=512, lr=1e-3, **_PYTHIA))
+PRESETS.add("pythia-31m", ModelPreset(n_layers=6, d_model=256, n_heads=8, d_mlp=1024, lr=1e-3, **_PYTHIA))
+PRESETS.add("pythia-70m", ModelPreset(n_layers=6, d_model=512, n_heads=8, d_mlp=2048, lr=1e-3, **_PYTHIA))
+PRESETS.add("pythia-160m", ModelPreset(n_layers=12, d_model=768, n_heads=12, d_mlp=3072, lr=6e-4, **_PYTHIA))
+# Tests only: trains in milliseconds per step.
+PRESETS.add("tiny", ModelPreset(n_layers=2, d_model=32, n_heads=2, d_mlp=64, lr=3e-3, global_batch=8,
+                                micro_batch=4, seq_len=32, warmup_frac=0.05))
+# CPU research scale; see benchmarks/results/nano_search.md for how it was chosen.
+PRESETS.add("nano", ModelPreset(n_layers=2, d_model=128, n_heads=4, d_mlp=0, tie_embeddings=True, lr=2e-3,
+                                global_batch=4, micro_batch=4, seq_len=128, warmup_frac=0.01,
+                                schedule="constant"))
 
 
 def get_preset(name: str) -> ModelPreset:
     """Look a preset up by name; one-line error listing the known names."""
-    if name not in PRESETS:
-        raise ConfigError(f"model preset '{name}': unknown; use one of {', '.join(PRESETS)}")
-    return PRESETS[name]
+    return PRESETS.get(name)
 
 
 def padded_vocab(vocab_size: int, multiple: int) -> int:

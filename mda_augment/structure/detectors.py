@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..registry import Registry
 from . import stats
 
 MAX_CHARS = 50_000
@@ -38,17 +39,15 @@ class Detector:
         return float(self.fn(text[:MAX_CHARS]))
 
 
-REGISTRY: dict[str, Detector] = {}
+REGISTRY: Registry[Detector] = Registry("detector")
 
 
 def register(name: str, structure: str, threshold: float):
-    """Decorator: add ``fn`` to :data:`REGISTRY` under ``name`` (must be new)."""
+    """Decorator: add ``fn`` to :data:`REGISTRY` under ``name`` (a name registered twice raises)."""
 
     def wrap(fn: Callable[[str], float]) -> Callable[[str], float]:
-        if name in REGISTRY:
-            raise ValueError(f"detector {name!r} registered twice")
-        doc = (fn.__doc__ or "").strip().splitlines()[0]
-        REGISTRY[name] = Detector(name, structure, threshold, fn, doc)
+        doc = ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+        REGISTRY.add(name, Detector(name, structure, threshold, fn, doc))
         return fn
 
     return wrap

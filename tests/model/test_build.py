@@ -26,7 +26,7 @@ def test_padded_vocab() -> None:
 
 
 def test_unknown_preset_is_one_line_error() -> None:
-    with pytest.raises(ConfigError, match="unknown; use one of"):
+    with pytest.raises(ConfigError, match="unknown model preset .*; known: pythia-14m"):
         get_preset("pythia-1b")
 
 
