@@ -28,9 +28,9 @@ from torch import nn
 from transformers import GPTNeoXForCausalLM
 
 from ..errors import ConfigError
+from .config import MODES
 
 Mode = Literal["qk", "qkvo", "layer"]
-MODES: tuple[str, ...] = ("qk", "qkvo", "layer")
 _HEAD_RE = re.compile(r"^L(\d+)H(\d+)$")
 
 
