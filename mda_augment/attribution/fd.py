@@ -191,9 +191,22 @@ def layer_linears(model: nn.Module, layers: set[int]) -> tuple[list[str], list[n
     return [n for n, _ in named], [m for _, m in named]
 
 
-def check(model: nn.Module, order, cfg, work, *, k: int = 40, relative: float = 1e-3,
-          layer: bool = True) -> tuple[pl.DataFrame, dict]:
-    """Score a window with kronfluence, then take one step on each of ``k`` top/bottom/random sequences.
+@dataclass
+class CheckSetup:
+    """A scored window and the chosen sequences' step directions, ready for :func:`measure`."""
+
+    chosen: pl.DataFrame  # (seq, score, group): kronfluence scores of the chosen sequences
+    model: nn.Module  # fp64 copy of the checkpoint, heads split, every parameter trainable
+    task: HeadInfluenceTask
+    probes: torch.Tensor  # (n_probe, 1 + 2 * half)
+    steps: dict[str, tuple[list[nn.Linear], Directions]]  # precond / plain / layer
+
+    def lr_for(self, kind: str, relative: float) -> float:
+        return lr_for(self.model, *self.steps[kind], relative)
+
+
+def prepare_check(model: nn.Module, order, cfg, work, *, k: int = 40, layer: bool = True) -> CheckSetup:
+    """Score a window with kronfluence and build the steps for ``k`` top/bottom/random sequences.
 
     Args:
         model: the checkpoint (a copy is split for the steps; ``model`` itself is consumed).
@@ -201,14 +214,7 @@ def check(model: nn.Module, order, cfg, work, *, k: int = 40, relative: float = 
         cfg: an :class:`AttributionConfig` (mode, heads, probe, window, damping, ...).
         work: scratch directory for kronfluence.
         k: sequences per group.
-        relative: step size, as the median step's share of the tracked weights' norm.
-        layer: also step on all of the target layers' attention with plain SGD.
-
-    Returns:
-        One row per chosen sequence: ``seq, group, score`` (kronfluence), ``score_ekfac`` (this
-        module's own ``grad f . H^-1 grad L``), ``graddot`` (``grad f . grad L``) and the probe
-        changes per unit lr ``delta_precond``, ``delta_plain`` (and ``delta_layer``); plus the
-        lrs used.
+        layer: also prepare plain steps on all of the target layers' attention.
     """
     import copy
 
@@ -228,18 +234,40 @@ def check(model: nn.Module, order, cfg, work, *, k: int = 40, relative: float = 
     split_heads(clean, heads, cfg.mode)
     clean.double().requires_grad_(True)  # fp64: probe changes of tiny steps are exact
     task = HeadInfluenceTask(get_attribution_probe(cfg.probe), heads, half, tracked)
-    rows, probe_t = torch.from_numpy(order.tokens(chosen["seq"].to_numpy())), torch.from_numpy(probes)
+    rows = torch.from_numpy(order.tokens(chosen["seq"].to_numpy()))
     modules = linears(clean, tracked)
-    pre = directions(clean, modules, rows, ekfac_preconditioner(analyzer.load_all_factors(FACTORS), tracked, cfg.damping))
-    plain = directions(clean, modules, rows)
-    lrs = {"precond": lr_for(clean, modules, pre, relative), "plain": lr_for(clean, modules, plain, relative)}
-    cols = {"score_ekfac": predicted(clean, task, modules, probe_t, pre),
-            "graddot": predicted(clean, task, modules, probe_t, plain),
-            "delta_precond": probe_deltas(clean, task, modules, probe_t, pre, lrs["precond"]) / lrs["precond"],
-            "delta_plain": probe_deltas(clean, task, modules, probe_t, plain, lrs["plain"]) / lrs["plain"]}
+    inverse = ekfac_preconditioner(analyzer.load_all_factors(FACTORS), tracked, cfg.damping)
+    steps = {"precond": (modules, directions(clean, modules, rows, inverse)),
+             "plain": (modules, directions(clean, modules, rows))}
     if layer:
         _, whole = layer_linears(clean, {h.layer for h in heads})
-        steps = directions(clean, whole, rows)
-        lrs["layer"] = lr_for(clean, whole, steps, relative)
-        cols["delta_layer"] = probe_deltas(clean, task, whole, probe_t, steps, lrs["layer"]) / lrs["layer"]
-    return chosen.with_columns(*(pl.Series(name, v) for name, v in cols.items())), lrs
+        steps["layer"] = (whole, directions(clean, whole, rows))
+    return CheckSetup(chosen, clean, task, torch.from_numpy(probes), steps)
+
+
+def measure(setup: CheckSetup, lrs: dict[str, float]) -> pl.DataFrame:
+    """The chosen rows with ``score_ekfac`` (this module's ``grad f . H^-1 grad L``), ``graddot``
+    (``grad f . grad L`` in the tracked block; ``graddot_layer`` on the whole layer) and, per step kind in ``lrs``, ``delta_<kind>``: the probe change per
+    unit lr after one step of that lr (``precond``: ``H^-1 grad L`` in the tracked block;
+    ``plain``: ``grad L`` in the tracked block; ``layer``: ``grad L`` on the whole layer)."""
+    m, t, p = setup.model, setup.task, setup.probes
+    cols = {"score_ekfac": predicted(m, t, setup.steps["precond"][0], p, setup.steps["precond"][1]),
+            "graddot": predicted(m, t, setup.steps["plain"][0], p, setup.steps["plain"][1])}
+    if "layer" in setup.steps:
+        cols["graddot_layer"] = predicted(m, t, setup.steps["layer"][0], p, setup.steps["layer"][1])
+    for kind, lr in lrs.items():
+        modules, steps = setup.steps[kind]
+        cols[f"delta_{kind}"] = probe_deltas(m, t, modules, p, steps, lr) / lr
+    return setup.chosen.with_columns(*(pl.Series(name, v) for name, v in cols.items()))
+
+
+def check(model: nn.Module, order, cfg, work, *, k: int = 40, relative: float = 1e-3,
+          layer: bool = True) -> tuple[pl.DataFrame, dict]:
+    """:func:`prepare_check` then :func:`measure` with every step at ``relative`` of the weights.
+
+    Returns:
+        The measured rows (see :func:`measure`) and the lr of each step kind.
+    """
+    setup = prepare_check(model, order, cfg, work, k=k, layer=layer)
+    lrs = {kind: setup.lr_for(kind, relative) for kind in setup.steps}
+    return measure(setup, lrs), lrs

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mda_augment.attribution.report import concentration_markdown, lorenz_summary, null_draw, plot_lorenz
+from mda_augment.attribution.report import (
+    concentration_markdown,
+    lorenz_summary,
+    null_draw,
+    plot_lorenz,
+)
 
 
 def test_noise_is_not_called_concentrated() -> None:
