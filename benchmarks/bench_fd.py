@@ -12,9 +12,9 @@ sequences and, for each, one step from the checkpoint (in fp64) of three kinds:
 * ``plain``:   ``grad L(z)`` in the same block (plain SGD; predicted by the gradient dot product);
 * ``layer``:   ``grad L(z)`` on all of the layer's attention (query_key_value and dense).
 
-First at a tiny step (``--relative`` of the block's weight norm: the first-order relation), then
-plain and layer steps at a realistic SGD lr (``--lr`` on the mean token loss, as the trainer
-uses). The probe change per unit lr is compared with the score: sign agreement, Spearman, the
+First at steps of ``--relative`` of the block's weight norm (median over sequences; a tiny one
+checks the first-order relation, a larger one where it stops holding), then plain and layer
+steps at an SGD lr (``--lr`` on the mean token loss, as the trainer uses). The probe change per unit lr is compared with the score: sign agreement, Spearman, the
 fitted slope (1 when ``delta = lr x score`` holds) per group. Baseline in the same run: the same
 comparison with the scores shuffled. Also prints the Spearman of the refitted scores with the
 stored ones.
@@ -61,7 +61,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--attribution", default="/work/data/quickstart/attribution")
     ap.add_argument("--k", type=int, default=40, help="sequences per group (top, bottom, random)")
-    ap.add_argument("--relative", type=float, default=1e-4, help="tiny step: share of the block's weight norm")
+    ap.add_argument("--relative", type=float, nargs="+", default=[1e-4, 1e-2],
+                    help="step sizes as a share of the block's weight norm (first is the reference)")
     ap.add_argument("--lr", type=float, default=1e-3, help="realistic SGD lr on the mean token loss")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/bench_fd")
@@ -73,9 +74,11 @@ def main() -> None:
     t0 = time.time()
     setup = fd.prepare_check(rundir.load_model_at(record["run"], cfg.step), order, cfg, Path(args.out) / "work", k=args.k)
     t_prep = time.time() - t0
-    tiny = {kind: setup.lr_for(kind, args.relative) for kind in setup.steps}
+    sized = {rel: {kind: setup.lr_for(kind, rel) for kind in setup.steps} for rel in args.relative}
+    measured = {rel: fd.measure(setup, lrs) for rel, lrs in sized.items()}
+    tiny, first = sized[args.relative[0]], measured[args.relative[0]]
     real = {kind: args.lr / (order.seq_len - 1) for kind in ("plain", "layer")}  # summed loss -> mean-loss lr
-    first, sgd = fd.measure(setup, tiny), fd.measure(setup, real)
+    sgd = fd.measure(setup, real)
     stored = pl.read_parquet(Path(args.attribution) / "scores.parquet").select("seq", pl.col("score").alias("stored"))
     both = first.join(stored, on="seq", how="inner")
     rng = np.random.default_rng(0)
@@ -92,7 +95,8 @@ def main() -> None:
           f"own EK-FAC vs kronfluence: max rel diff {float((first['score_ekfac'] / first['score'] - 1).abs().max()):.2e}")
     print("\n| steps | relation | lr (summed loss) | group | n | sign agreement | Spearman | slope | mean delta/lr | share up |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    print("\n".join(table(first, tiny, f"tiny ({args.relative:g} of weights)")))
+    for rel in args.relative:
+        print("\n".join(table(measured[rel], sized[rel], f"step {rel:g} of weights")))
     print("\n".join(table(sgd, real, f"SGD lr {args.lr:g} (mean loss)", RELATIONS[2:])))
     print("\n".join(table(shuffled, tiny, "baseline: shuffled scores", RELATIONS[:1])))
     bottom = sgd.filter(pl.col("group") == "bottom")

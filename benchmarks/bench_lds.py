@@ -44,6 +44,7 @@ import numpy as np
 import polars as pl
 from tqdm import tqdm
 
+from mda_augment.artifacts import atomic_write_json
 from mda_augment.attribution import lds
 from mda_augment.attribution.config import AttributionConfig
 from mda_augment.attribution.window import probe_tokens
@@ -85,8 +86,11 @@ def continuation(job: lds.Continuation) -> dict:
     return {**lds.continue_run(job), "cpu_s": time.process_time() - t0}
 
 
-def run_jobs(continuations: dict[int, lds.Continuation], scorings: dict[str, tuple], jobs: int, done: dict) -> dict:
-    """Run what is not cached yet, ``jobs`` processes, one thread each; returns results by key."""
+def run_jobs(continuations: dict[int, lds.Continuation], scorings: dict[str, tuple], jobs: int,
+             cache: Path) -> dict:
+    """Run what is not cached yet, ``jobs`` processes, one thread each; continuation results by
+    subset (-1: the all-window one), saved to ``cache`` as they come so a rerun resumes."""
+    done = {int(k): v for k, v in json.loads(cache.read_text()).items()} if cache.is_file() else {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(score_method, a): ("score", name) for name, a in scorings.items()}
         futures |= {pool.submit(continuation, job): ("cont", j) for j, job in continuations.items() if j not in done}
@@ -94,6 +98,9 @@ def run_jobs(continuations: dict[int, lds.Continuation], scorings: dict[str, tup
             kind, key = futures[fut]
             if kind == "cont":
                 done[key] = fut.result()
+                atomic_write_json(cache, {str(k): v for k, v in done.items()})
+            else:
+                fut.result()
     return done
 
 
@@ -125,8 +132,6 @@ def main() -> None:
                                 tuple(base.heads), base.probe, probes, half)
 
     conts = {j: job(design, j, f"s{j:03d}") for j in range(args.m)} | {-1: job(full, 0, "full")}
-    cache = out / "continuations.json"
-    done = {int(k): v for k, v in json.loads(cache.read_text()).items()} if cache.is_file() else {}
     scorings = {}
     for name in args.methods:
         cfg = base.model_copy(update={"start_step": start, "end_step": S, "sample": None, "threads": 1,
@@ -136,8 +141,7 @@ def main() -> None:
         if not (dest / "_COMPLETE.json").is_file():
             scorings[name] = (record, design, AttributionConfig.model_validate(cfg.model_dump()), str(dest))
     t0 = time.time()
-    done = run_jobs(conts, scorings, args.jobs, done)
-    cache.write_text(json.dumps({str(k): v for k, v in done.items()}))
+    done = run_jobs(conts, scorings, args.jobs, out / "continuations.json")
     wall = time.time() - t0
     report(args, record, design, done, out, conts[-1], wall)
 

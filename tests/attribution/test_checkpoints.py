@@ -20,8 +20,8 @@ from mda_augment.attribution.checkpoints import (
 )
 from mda_augment.attribution.runs import attribute_run, run_lr
 from mda_augment.errors import ConfigError
-from mda_augment.training.config import TrainConfig
-from mda_augment.training.loop import train
+
+from .helpers import train_tiny
 
 FAST = {"factor_examples": 32, "n_probe": 8, "probe_half": 8, "train_batch": 8, "query_batch": 8}
 
@@ -63,9 +63,7 @@ def test_attribution_config_imports_without_torch() -> None:
 @pytest.fixture(scope="module")
 def run(packed_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ckpt") / "run"
-    return train(TrainConfig(preset="tiny", corpus=packed_corpus, out=out, steps=12, seed=0, threads=1,
-                             checkpoint_log_until=0, checkpoint_every=6, eval_every=6, progress=False,
-                             units={"probes": ["prefix_matching"], "n_random": 4}))
+    return train_tiny(packed_corpus, out, 12, log_until=0)
 
 
 @pytest.mark.slow

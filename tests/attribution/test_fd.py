@@ -22,8 +22,8 @@ from mda_augment.attribution import fd
 from mda_augment.attribution.config import AttributionConfig
 from mda_augment.attribution.window import PackedOrder
 from mda_augment.training import rundir
-from mda_augment.training.config import TrainConfig
-from mda_augment.training.loop import train
+
+from .helpers import train_tiny
 
 STEPS = 12
 
@@ -31,9 +31,7 @@ STEPS = 12
 @pytest.fixture(scope="module")
 def checked(packed_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, dict]:
     root = tmp_path_factory.mktemp("fd")
-    run = train(TrainConfig(preset="tiny", corpus=packed_corpus, out=root / "run", steps=STEPS, seed=0, threads=1,
-                            checkpoint_log_until=4, checkpoint_every=6, eval_every=6, progress=False,
-                            units={"probes": ["prefix_matching"], "n_random": 4}))
+    run = train_tiny(packed_corpus, root / "run", STEPS)
     cfg = AttributionConfig(heads=["L1H0"], step=STEPS, end_step=STEPS, mode="qk", factor_examples=48,
                             n_probe=8, probe_half=8, train_batch=8, query_batch=8)
     return fd.check(rundir.load_model_at(run, STEPS), PackedOrder(packed_corpus, 8), cfg, root / "work", k=8)

@@ -14,8 +14,8 @@ from mda_augment.attribution.probes import copy_target
 from mda_augment.attribution.window import probe_tokens
 from mda_augment.corpus.packed import PackedCorpus
 from mda_augment.training import rundir
-from mda_augment.training.config import TrainConfig
-from mda_augment.training.loop import train
+
+from .helpers import train_tiny
 
 START, STEPS, BATCH = 6, 6, 8
 
@@ -23,9 +23,7 @@ START, STEPS, BATCH = 6, 6, 8
 @pytest.fixture(scope="module")
 def run(packed_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("lds") / "run"
-    return train(TrainConfig(preset="tiny", corpus=packed_corpus, out=out, steps=24, seed=0, threads=1,
-                             checkpoint_log_until=0, checkpoint_every=6, eval_every=6, progress=False,
-                             units={"probes": ["prefix_matching"], "n_random": 4}))
+    return train_tiny(packed_corpus, out, 24, log_until=0)
 
 
 def _job(run: Path, corpus: Path, out: Path, packed: Path) -> lds.Continuation:
