@@ -97,7 +97,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for rel in args.relative:
         print("\n".join(table(measured[rel], sized[rel], f"step {rel:g} of weights")))
-    print("\n".join(table(sgd, real, f"SGD lr {args.lr:g} (mean loss)", RELATIONS[2:])))
+    print("\n".join(table(sgd, real, f"SGD lr {args.lr:g} (mean loss)", RELATIONS[1:])))
     print("\n".join(table(shuffled, tiny, "baseline: shuffled scores", RELATIONS[:1])))
     bottom = sgd.filter(pl.col("group") == "bottom")
     print(f"\nbottom {args.k} by score: mean score {bottom['score'].mean():.4g}; SGD step on the head block raises the "

@@ -187,7 +187,7 @@ def plot_lorenz(summary: dict, path: Path, title: str) -> Path:
     for mass, style in (("positive", "-"), ("abs", "--")):
         c = summary["curves"][mass]
         ax.plot(c["x"], c["y"], style, label=f"{mass} mass (top 10%: {summary[f'top10_share_{mass}']:.2f})")
-    for kind, color in zip(NULLS, ("tab:red", "tab:grey"), strict=True):
+    for kind, color in zip(NULLS, ("tab:red", "tab:green"), strict=True):
         null = summary.get("null", {}).get(kind)
         if null:
             c, t = null["curve"], null["top10"]
