@@ -4,7 +4,9 @@
         --steps 1000 --m 40 --jobs 2 --out runs/bench_lds
 
 Window: the ``--steps`` steps before the attributed checkpoint ``S`` of ``--attribution`` (same
-run, head, probe and probe sequences), i.e. steps ``[S - steps, S)``. ``--m`` subsets keep a
+run, head, probe and probe sequences), i.e. steps ``[S - steps, S)``. When the run has no
+checkpoint at ``S - steps``, one is made by replaying the run's own data from its previous
+checkpoint (``lds.shadow_run``; the all-window continuation below checks it). ``--m`` subsets keep a
 seeded half of its sequences in place; the other slots take fillers (the sequences consumed at
 the same offsets of steps ``[S, S + steps)``), so every continuation consumes the same number of
 sequences. Each continuation resumes the run's checkpoint ``S - steps`` and trains to ``S`` with
@@ -49,6 +51,7 @@ from mda_augment.attribution import lds
 from mda_augment.attribution.config import AttributionConfig
 from mda_augment.attribution.window import probe_tokens
 from mda_augment.corpus.packed import PackedCorpus
+from mda_augment.training import rundir
 
 METHODS = {  # name -> AttributionConfig overrides
     "ekfac_qk_end": {"mode": "qk"},
@@ -69,7 +72,6 @@ def score_method(args: tuple[dict, lds.Design, AttributionConfig, str]) -> str:
 
     from mda_augment.attribution.pipeline import attribute
     from mda_augment.attribution.runs import run_lr
-    from mda_augment.training import rundir
 
     record, design, cfg, out = args
     torch.set_num_threads(1)
@@ -120,6 +122,8 @@ def main() -> None:
     record = json.loads((Path(args.attribution) / "config.json").read_text())
     base = AttributionConfig(**record["attribution"])
     S, start = base.step, base.step - args.steps
+    if start not in rundir.list_checkpoints(record["run"]):  # replay the run to a checkpoint at start
+        record = {**record, "run": str(lds.shadow_run(record["run"], out / "run", start))}
     corpus = PackedCorpus(record["corpus"])
     design = lds.make_design(corpus, start, args.steps, record["global_batch"], args.m, keep_fraction=args.keep, seed=args.seed)
     full = dataclasses.replace(design, keep=np.ones((1, design.keep.shape[1]), dtype=bool))
@@ -153,7 +157,6 @@ def checkpoint_probe(job: lds.Continuation, step: int) -> float:
     from mda_augment.attribution.heads import parse_heads
     from mda_augment.attribution.probes import get_attribution_probe
     from mda_augment.attribution.task import attention_impl
-    from mda_augment.training import rundir
 
     model = rundir.load_model_at(job.run, step)
     probe = get_attribution_probe(job.probe)

@@ -142,11 +142,38 @@ class Continuation:
     threads: int = 1
 
 
+def resumed_trainer(run: str | os.PathLike, start: int, corpus: str | os.PathLike, out: str | os.PathLike,
+                    threads: int = 1):
+    """``run``'s own :class:`Trainer`, resumed at its checkpoint ``start`` in the scratch dir ``out``.
+
+    Same optimizer, lr schedule (of the full run) and clipping; only the data order (``corpus``)
+    and the directory differ. Unit probes are cut to prefix matching (all that is measured).
+    """
+    import torch
+
+    from ..training import rundir
+    from ..training.config import TrainConfig
+    from ..training.loop import Trainer
+
+    torch.set_num_threads(threads)
+    record = read_json(Path(run) / "config.json")
+    fields = {k: v for k, v in record.items() if k in TrainConfig.model_fields}
+    fields.update({"corpus": str(corpus), "out": str(out), "progress": False, "threads": threads,
+                   "units": {**record.get("units", {}), "probes": ["prefix_matching"]}})
+    if Path(out).exists():
+        shutil.rmtree(out)
+    shutil.copytree(rundir.checkpoint_dir(run, start), rundir.checkpoint_dir(out, start))
+    trainer = Trainer(TrainConfig(**fields))
+    if trainer.state.step != start:
+        raise ConfigError(f"{run}: resumed at step {trainer.state.step}, expected {start}")
+    return trainer
+
+
 def continue_run(job: Continuation) -> dict:
     """Resume ``job.run`` at ``job.start`` on ``job.corpus`` for ``job.steps`` steps and measure.
 
-    Uses the run's own :class:`Trainer` (optimizer, lr schedule of the full run, clipping); only
-    its training step is called, so nothing is logged or checkpointed but the final numbers.
+    Only the trainer's step is called, so nothing is logged or checkpointed; the scratch
+    directory is removed afterwards.
 
     Returns:
         ``probe``: the attribution probe summed over the probe set; ``prefix_matching``: the
@@ -154,25 +181,11 @@ def continue_run(job: Continuation) -> dict:
     """
     import torch
 
-    from ..training import rundir
-    from ..training.config import TrainConfig
-    from ..training.loop import Trainer
     from .heads import parse_heads
     from .probes import get_attribution_probe
     from .task import attention_impl
 
-    torch.set_num_threads(job.threads)
-    record = read_json(Path(job.run) / "config.json")
-    fields = {k: v for k, v in record.items() if k in TrainConfig.model_fields}
-    fields.update({"corpus": job.corpus, "out": job.out, "progress": False, "threads": job.threads,
-                   "units": {**record.get("units", {}), "probes": ["prefix_matching"]}})
-    out = Path(job.out)
-    if out.exists():
-        shutil.rmtree(out)
-    shutil.copytree(rundir.checkpoint_dir(job.run, job.start), rundir.checkpoint_dir(out, job.start))
-    trainer = Trainer(TrainConfig(**fields))
-    if trainer.state.step != job.start:
-        raise ConfigError(f"{job.run}: resumed at step {trainer.state.step}, expected {job.start}")
+    trainer = resumed_trainer(job.run, job.start, job.corpus, job.out, job.threads)
     losses = [trainer.train_step(s) for s in range(job.start, job.start + job.steps)]
     model = trainer.raw_model.eval()
     heads = parse_heads(list(job.heads))
@@ -182,8 +195,37 @@ def continue_run(job: Continuation) -> dict:
     units = trainer.evaluator.evaluate(model, job.start + job.steps)
     pm = [u["value"] for u in units if u["metric"] == "prefix_matching"
           and any(u["layer"] == h.layer and u["head"] == h.head for h in heads)]
-    shutil.rmtree(out)
+    shutil.rmtree(job.out)
     return {"probe": value, "prefix_matching": float(np.mean(pm)), "loss_last100": float(np.mean(losses[-100:]))}
+
+
+def shadow_run(run: str | os.PathLike, out: str | os.PathLike, step: int, threads: int = 1) -> Path:
+    """A run directory linking ``run``'s checkpoints plus a faithful new one at ``step``.
+
+    The new checkpoint replays the run's own data from its last checkpoint before ``step`` (a
+    continuation that reproduces the run exactly, see the tests), so an LDS window can start
+    between the run's checkpoints. Nothing of ``run`` is modified.
+    """
+    from ..training import rundir
+
+    run, out = Path(run), Path(out)
+    record = read_json(run / "config.json")
+    with building(out, config=record) as tmp:
+        if tmp is not None:
+            for s in rundir.list_checkpoints(run):
+                rundir.checkpoint_dir(tmp, s).parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(rundir.checkpoint_dir(run, s).resolve(), rundir.checkpoint_dir(tmp, s))
+            if step not in rundir.list_checkpoints(run):
+                prev = max(s for s in rundir.list_checkpoints(run) if s < step)
+                trainer = resumed_trainer(run, prev, record["corpus"], tmp / "replay", threads)
+                for s in range(prev, step):
+                    trainer.train_step(s)
+                state = {"step": step, "tokens": step * record["global_batch"] * record["seq_len"],
+                         "sequences_consumed": step * record["global_batch"],
+                         "global_batch": record["global_batch"], "corpus": record["corpus"]}
+                rundir.save_checkpoint(tmp, step, trainer.raw_model, trainer.optimizer, state)
+                shutil.rmtree(tmp / "replay")
+    return out
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:

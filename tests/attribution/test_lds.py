@@ -94,3 +94,16 @@ def test_lds_table_separates_a_good_predictor_from_noise() -> None:
     assert good["lds"] > 0.8 and good["ci_low"] > 0.6 and good["ci_low"] <= good["lds"] <= good["ci_high"]
     assert noise["ci_low"] < 0 < noise["ci_high"]
     assert good["diff_ci_low"] > 0 and good["p_holm"] < 0.01 and noise["p_holm"] == 1.0
+
+
+def test_shadow_run_adds_a_faithful_checkpoint_between_the_runs_own(run: Path, packed_corpus: Path,
+                                                                     tmp_path: Path) -> None:
+    shadow = lds.shadow_run(run, tmp_path / "shadow", 9)
+    assert rundir.list_checkpoints(shadow) == sorted(rundir.list_checkpoints(run) + [9])
+    d = lds.make_design(PackedCorpus(packed_corpus), 9, 3, BATCH, m=1)
+    full = dataclasses.replace(d, keep=np.ones_like(d.keep))
+    job = dataclasses.replace(_job(shadow, lds.subset_corpus(packed_corpus, tmp_path / "c", full, 0), tmp_path / "o",
+                                   packed_corpus), start=9, steps=3)
+    with torch.no_grad():
+        expected = float(copy_target(rundir.load_model_at(run, 12), torch.from_numpy(job.probes), [], job.half).double().sum())
+    assert lds.continue_run(job)["probe"] == pytest.approx(expected, rel=1e-6)
