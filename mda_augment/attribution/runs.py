@@ -126,7 +126,9 @@ def attribute_pythia(name: str, token_file: str | os.PathLike, out: str | os.Pat
     """Attribute a released Pythia checkpoint (``revision`` defaults to ``step{step}``).
 
     ``model`` may be passed directly (tests use a tiny local model); otherwise it is loaded from
-    the Hugging Face hub with :func:`mda_augment.model.build.load_pythia`.
+    the Hugging Face hub with :func:`mda_augment.model.build.load_pythia`, and ``checkpoint_mode``
+    ``nearest``/``tracin`` load the released revisions they need (``PYTHIA_CHECKPOINTS``) and
+    weight them by Pythia's schedule.
     """
     if heads.strip() == "top":
         raise ConfigError("heads: 'top' needs a run's units.parquet; name Pythia heads, e.g. L2H2")
