@@ -1,12 +1,23 @@
-"""The attribution recipe: one typed config, resolved and saved next to the scores."""
+"""The attribution recipe: one typed config, resolved and saved next to the scores.
+
+Light on purpose (pydantic only): a core install validates recipes without torch, so the
+names other modules check against (subspace modes, checkpoint modes) live here.
+"""
 
 from __future__ import annotations
+
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator
 
 from ..config import StrictModel
 
-MODES: tuple[str, ...] = ("qk", "qkvo", "layer")  # tracked subspace per head (see heads.py)
+# Tracked subspace per target head (see heads.py): the head's W_QK; its W_QK, W_V and W_O;
+# or the whole attention layer (a baseline).
+MODES: tuple[str, ...] = ("qk", "qkvo", "layer")
+# Which checkpoint(s) a window sequence is scored against (see checkpoints.py).
+CheckpointMode = Literal["end", "nearest", "tracin"]
+CHECKPOINT_MODES: tuple[str, ...] = get_args(CheckpointMode)
 
 # The attribution artifact's files (written by report.py and pipeline.py, read by everyone).
 SCORES = "scores.parquet"  # one row per scored sequence: pos, step, seq, score, rank, documents
@@ -15,7 +26,9 @@ EXTREMES = "extremes.json"  # top-k and bottom-k sequences with decoded snippets
 EXTREMES_MD = "extremes.md"
 LORENZ = "lorenz.json"  # concentration of influence mass (top-k shares, curves)
 LORENZ_PNG = "lorenz.png"
-TIMINGS = "timings.json"  # seconds per stage, peak memory, tracked modules
+TIMINGS = "timings.json"  # seconds per stage, peak memory, tracked modules, checkpoints used
+CONCENTRATION = "concentration.md"  # observed top-k shares beside their nulls
+CHECKPOINT_SCORES = "checkpoint_scores.parquet"  # per-checkpoint scores (nearest / tracin)
 
 
 class AttributionOptions(StrictModel):
@@ -32,7 +45,17 @@ class AttributionOptions(StrictModel):
     query_batch: int = Field(16, ge=1, description="probe sequences per kronfluence batch")
     partitions: int = Field(1, ge=1, description="window chunks scored and resumed separately")
     factor_examples: int = Field(512, ge=1, description="window sequences used to fit EK-FAC factors")
+    strategy: Literal["ekfac", "identity"] = Field(
+        "ekfac", description="Hessian approximation: ekfac (the paper) or identity (plain gradient "
+        "dot product, a TracIn-style baseline)")
     damping: float | None = Field(None, gt=0, description="None: 0.1 x mean eigenvalue (kronfluence)")
+    checkpoint_mode: CheckpointMode = Field(
+        "end", description="end: every sequence against the checkpoint at `step` (one EK-FAC fit); "
+        "nearest: each sequence against the checkpoint closest to the step that consumed it, its "
+        "score weighted by the learning rate at that step; tracin: learning-rate-weighted sum over "
+        "the window's checkpoints (TracIn-CP). nearest/tracin fit EK-FAC once per checkpoint used")
+    max_checkpoints: int = Field(4, ge=1, description="nearest/tracin: at most this many checkpoints "
+                                 "in [start_step, step], spread evenly over the window (cost is linear in it)")
     top_k: int = Field(20, ge=1, description="sequences listed at each end of the ranking")
     threads: int | None = Field(None, ge=1, description="torch CPU threads")
     progress: bool = False

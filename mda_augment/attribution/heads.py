@@ -28,7 +28,6 @@ from torch import nn
 from transformers import GPTNeoXForCausalLM
 
 from ..errors import ConfigError
-
 from .config import MODES
 
 Mode = Literal["qk", "qkvo", "layer"]

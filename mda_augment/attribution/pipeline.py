@@ -3,7 +3,8 @@
 Stages (timed, see ``timings.json``): rewrite the target heads into their own Linears ->
 keep the modules the probe reaches -> EK-FAC covariance on a seeded subset of the window ->
 eigendecomposition -> Lambda -> pairwise scores of each window partition against the summed
-probe gradient.
+probe gradient. With ``checkpoint_mode`` ``nearest`` or ``tracin`` these stages run once per
+chosen checkpoint of the run and the scores are combined (see :mod:`checkpoints`).
 
 Resumability: factors and finished partitions live in a work directory next to the artifact
 (``.NAME.work``), keyed by a fingerprint of the config and model; a crash re-does only the
@@ -21,6 +22,7 @@ import os
 import resource
 import shutil
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,8 @@ from torch.utils.data import Dataset
 
 from ..artifacts import atomic_write_json, building, read_json, to_jsonable
 from ..errors import ConfigError
-from .config import TIMINGS, AttributionConfig
+from .checkpoints import LrFn, assignments, combine, pick_checkpoints, tracin_weights
+from .config import CHECKPOINT_SCORES, TIMINGS, AttributionConfig
 from .heads import parse_heads, split_heads
 from .probes import get_attribution_probe
 from .report import write_outputs
@@ -69,7 +72,7 @@ def work_dir(out: Path, key: str) -> Path:
     marker = work / "fingerprint.json"
     if work.exists() and (not marker.is_file() or read_json(marker).get("key") != key):
         shutil.rmtree(work)
-    (work / "parts").mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     atomic_write_json(marker, {"key": key})
     return work
 
@@ -124,7 +127,7 @@ def fit_factors(analyzer, cfg: AttributionConfig, factor_rows: np.ndarray, timer
     """Covariance, eigendecomposition and Lambda on ``factor_rows`` (kronfluence skips done ones)."""
     from kronfluence.arguments import FactorArguments
 
-    args = FactorArguments(strategy="ekfac", covariance_max_examples=None, lambda_max_examples=None)
+    args = FactorArguments(strategy=cfg.strategy, covariance_max_examples=None, lambda_max_examples=None)
     data = TokenRows(factor_rows)
     kw = {"factors_name": FACTORS, "factor_args": args}
     with timer("covariance"):
@@ -151,7 +154,9 @@ def score_partition(analyzer, cfg: AttributionConfig, order: DataOrder, part: pl
 
 
 def attribute(model: torch.nn.Module, order: DataOrder, cfg: AttributionConfig, out: str | os.PathLike,
-              *, overwrite: bool = False, record: dict | None = None) -> Path:
+              *, overwrite: bool = False, record: dict | None = None,
+              checkpoints: Mapping[int, Callable[[], torch.nn.Module]] | None = None,
+              lr: LrFn | None = None) -> Path:
     """Build the attribution artifact ``out`` for ``model`` (modified in place) on ``order``.
 
     Args:
@@ -161,13 +166,18 @@ def attribute(model: torch.nn.Module, order: DataOrder, cfg: AttributionConfig, 
         out: artifact directory.
         overwrite: rebuild a complete artifact.
         record: extra provenance saved in ``config.json`` (run path, emergence step, ...).
+        checkpoints: step -> loader of the model at that step; needed by ``checkpoint_mode``
+            ``nearest`` and ``tracin`` (see :mod:`checkpoints`).
+        lr: the run's learning rate at a step relative to its peak (weights of ``nearest`` and
+            ``tracin``); None: constant.
     """
-    from kronfluence.analyzer import Analyzer
-
     out = Path(out)
     if cfg.end_step > cfg.step:
         raise ConfigError(f"end_step {cfg.end_step} is after the checkpoint step {cfg.step}; "
                           "the window must be data the checkpoint has seen")
+    if cfg.checkpoint_mode != "end" and not checkpoints:
+        raise ConfigError(f"checkpoint_mode {cfg.checkpoint_mode!r} needs the run's checkpoints; "
+                          "attribute a run directory or use checkpoint_mode end")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     full_record = {"attribution": cfg.model_dump(mode="json"), **(record or {})}
@@ -180,27 +190,86 @@ def attribute(model: torch.nn.Module, order: DataOrder, cfg: AttributionConfig, 
         probes = probe_tokens(order, cfg.n_probe, half, cfg.seed)  # (n_probe, 1 + 2 * half)
         key = fingerprint(cfg, model, {k: v for k, v in full_record.items() if k != "attribution"})
         work = work_dir(out, key)
-        with timer("prepare"):
-            model, task = prepare(model, cfg, torch.from_numpy(probes[: cfg.query_batch]), half)
-        logging.getLogger("kronfluence").setLevel(logging.WARNING)
-        analyzer = Analyzer("mda", model, task, cpu=True, disable_tqdm=not cfg.progress,
-                            output_dir=str(work / "kronfluence"))
-        rng = np.random.default_rng([cfg.seed, 1])
-        n_fit = min(cfg.factor_examples, window.height)
-        fit_ids = window["seq"].to_numpy()[np.sort(rng.choice(window.height, n_fit, replace=False))]
-        torch.manual_seed(cfg.seed)  # sampled Fisher labels: same factors on every rerun
-        fit_factors(analyzer, cfg, order.tokens(fit_ids), timer)
-        raw = _score_all(analyzer, cfg, order, window, probes, work, timer)
+        fit_rows = factor_rows(order, window, cfg)
+        n_fit = len(fit_rows)
+        run = ScoringRun(cfg, order, probes, half, fit_rows, timer)
+        extra: dict = {}
+        if cfg.checkpoint_mode == "end":
+            raw, tracked = run.score(model, window, work)
+        else:
+            raw, tracked, per_ckpt, extra = _score_trajectory(run, window, work, checkpoints, lr)
+            per_ckpt.write_parquet(tmp / CHECKPOINT_SCORES)
         with timer("report"):
             summary = write_outputs(tmp, raw, order, cfg.top_k,
-                                    f"{','.join(cfg.heads)} {cfg.probe}/{cfg.mode} @ step {cfg.step}")
+                                    f"{','.join(cfg.heads)} {cfg.probe}/{cfg.mode} @ step {cfg.step}"
+                                    + ("" if cfg.checkpoint_mode == "end" else f" ({cfg.checkpoint_mode})"))
         stats = {"seconds": timer.seconds, "peak_rss_gb": peak_rss_gb(), "scored": raw.height,
                  "tokens_per_s_scores": raw.height * (order.seq_len - 1) / max(1e-9, timer.seconds.get("scores", 0)),
-                 "tracked_modules": task.tracked, "factor_examples": int(n_fit),
-                 "top10_share": summary["top10_share"]}
+                 "tracked_modules": tracked, "factor_examples": int(n_fit),
+                 "top10_share": summary["top10_share"], **extra}
         atomic_write_json(tmp / TIMINGS, to_jsonable(stats))
     shutil.rmtree(out.parent / f".{out.name}.work", ignore_errors=True)
     return out
+
+
+def factor_rows(order: DataOrder, window: pl.DataFrame, cfg: AttributionConfig) -> np.ndarray:
+    """(n_fit, seq_len) tokens of the seeded window subset the EK-FAC factors are fitted on."""
+    rng = np.random.default_rng([cfg.seed, 1])
+    n_fit = min(cfg.factor_examples, window.height)
+    return order.tokens(window["seq"].to_numpy()[np.sort(rng.choice(window.height, n_fit, replace=False))])
+
+
+class ScoringRun:
+    """What every checkpoint of one attribution shares: config, probes, factor rows, timer."""
+
+    def __init__(self, cfg: AttributionConfig, order: DataOrder, probes: np.ndarray, half: int,
+                 fit_rows: np.ndarray, timer: Timer):
+        self.cfg, self.order, self.probes, self.half = cfg, order, probes, half
+        self.fit_rows, self.timer = fit_rows, timer
+
+    def analyzer(self, model: torch.nn.Module, work: Path):
+        """Split and wrap ``model``, fit its factors under ``work``; (analyzer, tracked names)."""
+        from kronfluence.analyzer import Analyzer
+
+        with self.timer("prepare"):
+            model, task = prepare(model, self.cfg, torch.from_numpy(self.probes[: self.cfg.query_batch]), self.half)
+        logging.getLogger("kronfluence").setLevel(logging.WARNING)
+        analyzer = Analyzer("mda", model, task, cpu=True, disable_tqdm=not self.cfg.progress,
+                            output_dir=str(work / "kronfluence"))
+        torch.manual_seed(self.cfg.seed)  # sampled Fisher labels: same factors on every rerun
+        fit_factors(analyzer, self.cfg, self.fit_rows, self.timer)
+        return analyzer, task.tracked
+
+    def scores(self, analyzer, rows: pl.DataFrame, work: Path) -> pl.DataFrame:
+        """(pos, step, seq, score) of ``rows`` with a fitted ``analyzer``, resumable under ``work``."""
+        (work / "parts").mkdir(parents=True, exist_ok=True)
+        return _score_all(analyzer, self.cfg, self.order, rows, self.probes, work, self.timer)
+
+    def score(self, model: torch.nn.Module, rows: pl.DataFrame, work: Path) -> tuple[pl.DataFrame, list[str]]:
+        """Fit factors for ``model`` and score ``rows``; (scores, tracked module names)."""
+        analyzer, tracked = self.analyzer(model, work)
+        return self.scores(analyzer, rows, work), tracked
+
+
+def _score_trajectory(run: ScoringRun, window: pl.DataFrame, work: Path,
+                      loaders: Mapping[int, Callable[[], torch.nn.Module]], lr: LrFn | None):
+    """Score the window against several checkpoints and combine (``nearest`` / ``tracin``)."""
+    cfg = run.cfg
+    lr = lr or (lambda _step: 1.0)
+    chosen = pick_checkpoints(list(loaders), cfg.start_step, cfg.end_step, cfg.max_checkpoints, cfg.step)
+    todo = assignments(window, chosen, cfg.checkpoint_mode)
+    per, tracked = [], []
+    for c in chosen:
+        rows = todo.filter(pl.col("checkpoint") == c).drop("checkpoint")
+        if rows.height == 0:
+            continue
+        scored, tracked = run.score(loaders[c](), rows, work / f"ckpt-{c:08d}")
+        per.append(scored.with_columns(pl.lit(c, dtype=pl.Int64).alias("checkpoint")))
+    per_ckpt = pl.concat(per)
+    weights = tracin_weights(chosen, cfg.start_step, cfg.end_step, lr)
+    raw = combine(per_ckpt, cfg.checkpoint_mode, weights, lr)
+    extra = {"checkpoints": chosen, "checkpoint_weights": {str(c): w for c, w in weights.items()}}
+    return raw, tracked, per_ckpt, extra
 
 
 def _score_all(analyzer, cfg: AttributionConfig, order: DataOrder, window: pl.DataFrame,

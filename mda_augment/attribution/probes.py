@@ -54,6 +54,11 @@ def get_attribution_probe(name: str) -> AttributionProbe:
     return ATTRIBUTION_PROBES[name]
 
 
+def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """Upcast half precision to fp32 but keep fp64 (the finite-difference check runs in fp64)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def _head_attention(model: GPTNeoXForCausalLM, tokens: torch.Tensor, heads: list[HeadRef]) -> list[torch.Tensor]:
     """Attention probabilities of each target head: list of (batch, seq, seq)."""
     out = model(tokens, output_attentions=True)
@@ -73,7 +78,7 @@ def copy_target(model: GPTNeoXForCausalLM, tokens: torch.Tensor, heads: list[Hea
     del heads
     logits = model(tokens).logits  # (batch, seq, vocab)
     q = torch.arange(1 + half, 2 * half, device=tokens.device)  # queries with a next token
-    logp = torch.log_softmax(logits[:, q].float(), dim=-1)  # (batch, half - 1, vocab)
+    logp = torch.log_softmax(at_least_fp32(logits[:, q]), dim=-1)  # (batch, half - 1, vocab)
     return logp.gather(-1, tokens[:, q + 1, None]).squeeze(-1).sum(dim=-1)
 
 

@@ -13,6 +13,8 @@ Resolves the user-facing choices into an :class:`AttributionConfig`:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -105,7 +107,17 @@ def attribute_run(run: str | os.PathLike, out: str | os.PathLike, *, heads: str 
     model = rundir.load_model_at(run, step)
     provenance = {"run": str(run.resolve()), "corpus": record["corpus"], "global_batch": record["global_batch"],
                   "emergence_step": emerged, "threshold": threshold}
-    return attribute(model, order, cfg, out, overwrite=overwrite, record=provenance)
+    loaders = {s: partial(rundir.load_model_at, run, s) for s in rundir.list_checkpoints(run)}
+    return attribute(model, order, cfg, out, overwrite=overwrite, record=provenance,
+                     checkpoints=loaders, lr=run_lr(record))
+
+
+def run_lr(record: dict) -> Callable[[int], float]:
+    """The learning rate a run (its resolved ``config.json``) used at each step, relative to its peak."""
+    from ..training.schedule import lr_at
+
+    return partial(lr_at, peak=1.0, warmup=record["warmup_steps"], total=record["steps"],
+                   schedule=record["schedule"], min_ratio=record["min_lr_ratio"])
 
 
 def attribute_pythia(name: str, token_file: str | os.PathLike, out: str | os.PathLike, *, heads: str,
@@ -114,18 +126,35 @@ def attribute_pythia(name: str, token_file: str | os.PathLike, out: str | os.Pat
     """Attribute a released Pythia checkpoint (``revision`` defaults to ``step{step}``).
 
     ``model`` may be passed directly (tests use a tiny local model); otherwise it is loaded from
-    the Hugging Face hub with :func:`mda_augment.model.build.load_pythia`.
+    the Hugging Face hub with :func:`mda_augment.model.build.load_pythia`, and ``checkpoint_mode``
+    ``nearest``/``tracin`` load the released revisions they need (``PYTHIA_CHECKPOINTS``) and
+    weight them by Pythia's schedule.
     """
     if heads.strip() == "top":
         raise ConfigError("heads: 'top' needs a run's units.parquet; name Pythia heads, e.g. L2H2")
     order = PythiaOrder(token_file, seq_len=seq_len, batch=batch, tokenizer=tokenizer,
                         vocab_size=model.config.vocab_size if model is not None else 50304)
+    loaders = None
     if model is None:
         from ..model.build import load_pythia
 
         model = load_pythia(name, revision or f"step{step}")
+        loaders = {s: partial(load_pythia, name, f"step{s}") for s in PYTHIA_CHECKPOINTS}
     end = options.pop("end_step", None)
     cfg = AttributionConfig(heads=[str(h) for h in parse_heads(heads)], step=step,
                             end_step=end if end is not None else step, **options)
     record = {"pythia": name, "revision": revision or f"step{step}", "token_file": str(Path(token_file).resolve())}
-    return attribute(model, order, cfg, out, overwrite=overwrite, record=record)
+    return attribute(model, order, cfg, out, overwrite=overwrite, record=record, checkpoints=loaders,
+                     lr=pythia_lr)
+
+
+# EleutherAI's released revisions and schedule (FACTS: warmup 1% of 143,000 steps, cosine to 10%).
+PYTHIA_STEPS = 143_000
+PYTHIA_CHECKPOINTS = [0] + [2**i for i in range(10)] + list(range(1000, PYTHIA_STEPS + 1, 1000))
+
+
+def pythia_lr(step: int) -> float:
+    """Pythia's learning rate at ``step`` relative to its peak (only ratios are used)."""
+    from ..training.schedule import lr_at
+
+    return lr_at(step, peak=1.0, warmup=PYTHIA_STEPS // 100, total=PYTHIA_STEPS, schedule="cosine", min_ratio=0.1)

@@ -22,7 +22,7 @@ from kronfluence.task import Task
 from torch import nn
 
 from .heads import HeadRef
-from .probes import AttributionProbe
+from .probes import AttributionProbe, at_least_fp32
 
 
 @contextlib.contextmanager
@@ -47,11 +47,11 @@ def sequence_loss(model: nn.Module, batch: torch.Tensor, sample: bool = False) -
         batch: (batch, seq_len) int64; predicts ``batch[:, 1:]`` from ``batch[:, :-1]``.
         sample: draw labels from the model's distribution instead (true Fisher).
     """
-    logits = model(batch[:, :-1]).logits.float()  # (batch, seq_len - 1, vocab)
+    logits = at_least_fp32(model(batch[:, :-1]).logits)  # (batch, seq_len - 1, vocab)
     flat = logits.reshape(-1, logits.shape[-1])
     if sample:
         with torch.no_grad():
-            labels = torch.multinomial(torch.softmax(flat.detach(), dim=-1), 1).squeeze(-1)
+            labels = torch.multinomial(torch.softmax(flat.detach().float(), dim=-1), 1).squeeze(-1)
     else:
         labels = batch[:, 1:].reshape(-1)
     return F.cross_entropy(flat, labels, reduction="sum")

@@ -67,3 +67,13 @@ def train_induction_model(steps: int = 400, seed: int = 0, lr: float = 1e-3, fix
         loss.backward()
         opt.step()
     return init.eval(), model.eval(), induction_scores(model)
+
+
+def train_tiny(corpus, out, steps: int, *, log_until: int = 4, every: int = 6):
+    """A ``tiny`` run on ``corpus`` with checkpoints at 0, 1, 2, 4 (up to ``log_until``) and every ``every`` steps."""
+    from mda_augment.training.config import TrainConfig
+    from mda_augment.training.loop import train
+
+    return train(TrainConfig(preset="tiny", corpus=corpus, out=out, steps=steps, seed=0, threads=1,
+                             checkpoint_log_until=log_until, checkpoint_every=every, eval_every=every,
+                             progress=False, units={"probes": ["prefix_matching"], "n_random": 4}))

@@ -16,8 +16,8 @@ from mda_augment.attribution.window import PackedOrder, PythiaOrder, partition, 
 from mda_augment.errors import ConfigError, DataError
 from mda_augment.model.build import build_model
 from mda_augment.model.presets import get_preset
-from mda_augment.training.config import TrainConfig
-from mda_augment.training.loop import train
+
+from .helpers import train_tiny
 
 FAST = {"factor_examples": 32, "n_probe": 8, "probe_half": 8, "train_batch": 8, "query_batch": 8}
 
@@ -25,10 +25,7 @@ FAST = {"factor_examples": 32, "n_probe": 8, "probe_half": 8, "train_batch": 8, 
 @pytest.fixture(scope="module")
 def tiny_run(packed_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("attr") / "run"
-    cfg = TrainConfig(preset="tiny", corpus=packed_corpus, out=out, steps=12, seed=0, threads=1,
-                      checkpoint_log_until=4, checkpoint_every=6, eval_every=6, progress=False,
-                      units={"probes": ["prefix_matching"], "n_random": 4})
-    return train(cfg)
+    return train_tiny(packed_corpus, out, 12)
 
 
 def test_run_attribution_writes_complete_artifact(tiny_run: Path, tmp_path: Path) -> None:
