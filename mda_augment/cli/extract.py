@@ -34,8 +34,8 @@ def extract_cmd(
     from ..config import validate
     from ..errors import ConfigError
     from ..motifs import ExtractConfig, extract
-    from ..motifs.extract import ATTEMPTS, SUMMARY
     from ..motifs.coverage import coverage_lines
+    from ..motifs.extract import ATTEMPTS, SUMMARY
     from ..motifs.outcome import outcome_lines
 
     if (llm_base_url is None) != (llm_model is None):

@@ -14,7 +14,6 @@ from .config import SETTINGS, SUMMARY
 from .runner import compact_table
 
 
-
 def _signed(row: dict, higher_is_better: bool = True) -> str:
     return signed_pct(row.get("rel_change_pct"), row.get("diff_ci_low"), row.get("diff_ci_high"), higher_is_better)
 

@@ -15,7 +15,6 @@ from ..stage import Section, Stage
 from .config import ExperimentStageConfig
 
 
-
 def resolved(cfg: ExperimentStageConfig, train_dir: Path):
     """The runner's config: this stage's arms on the train stage's recorded grid."""
     from ..training.stage import grid_of

@@ -64,14 +64,13 @@ from .context import (
     measured_lines,
     repeat_target,
 )
-from .exemplars import BOUNDARY, cluster_members, from_cluster, representatives, within_budget
 from .controls import measure_control, positive_controls
 from .coverage import coverage_block
+from .exemplars import BOUNDARY, cluster_members, from_cluster, representatives, within_budget
 from .llm import LLMClient, LLMConfig, Reply
 from .offline import MINED_VARIANTS, mine_cluster, render_generator, render_mined, variants
 from .prompts import render, sha
 from .validate import Validation, ValidationConfig, reference_for, target_of, validate
-
 
 GENERATORS = "generators"  # accepted generator files, one per covered cluster
 SUMMARY = "summary.json"  # per cluster: accepted generator, source, attempts

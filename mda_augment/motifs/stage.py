@@ -26,8 +26,8 @@ class ExtractStage(Stage):
 
     def build(self, inputs: Mapping[str, Path], out: Path, cfg: ExtractConfig, *, overwrite: bool = False) -> Path:
         from ..console import say
-        from .extract import extract
         from .coverage import coverage_lines
+        from .extract import extract
         from .outcome import outcome_lines
 
         extract(inputs["cluster"], out, cfg, overwrite=overwrite)

@@ -17,8 +17,8 @@ from transformers import GPTNeoXForCausalLM
 
 from ..corpus.packed import PackedCorpus
 from ..errors import DataError
-from .config import UnitsConfig
 from . import scores
+from .config import UnitsConfig
 from .probes import SOURCES, SourceOutputs, get_probes, probe_token_pool, repeated_random
 
 MAX_HALF = 64  # repeated block length cap (FACTS: 2 x 64 random tokens)
