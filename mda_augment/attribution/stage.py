@@ -77,9 +77,10 @@ class AttributeStage(Stage):
                  "top 10% share of positive mass": lorenz.get("top10_share_positive"),
                  "top 10% share of |score|": lorenz.get("top10_share_abs"),
                  "positive scores": lorenz.get("positive_fraction")}
-        for key, value in lorenz.items():  # reference values from a null, when the artifact has them
-            if key.startswith("null_") and not isinstance(value, (dict, list)):
-                facts[key.replace("_", " ")] = value
+        nulls = {"top10_share_null_sign_permutation": "top 10% share if signs were random (null)",
+                 "top10_share_null_gaussian": "top 10% share of Gaussian scores (null)",
+                 "top10_excess_over_null": "top 10% share above the sign-permutation null"}
+        facts.update({label: lorenz[key] for key, label in nulls.items() if key in lorenz})
         top = pl.read_parquet(out / SCORES).sort("rank").head(10)
         texts = {r["seq"]: r["text"] for r in read_json(out / EXTREMES)["top"]}
         top = top.with_columns(pl.col("seq").replace_strict(texts, default="").alias("text"),

@@ -32,6 +32,7 @@ def test_report_shows_top_samples_with_documents_and_the_cluster_table(pipeline_
     assert "Top-influence training sequences" in text and "<td class=\"text\">" in text
     attribution = next(s.html for s in sections(root) if s.title.startswith("Attribution"))
     assert re.search(r"[0-9a-f]{16}", attribution)  # document ids of the top sequences
+    assert "top 10% share if signs were random (null)" in attribution
     clusters = next(s.html for s in sections(root) if s.title.startswith("Clusters"))
     assert "influence mass share" in clusters and clusters.count("<tr>") >= 3  # header + 2 clusters
     assert "data:image/png;base64," in text and 'src="http' not in text
