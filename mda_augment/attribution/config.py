@@ -59,6 +59,9 @@ class AttributionOptions(StrictModel):
     top_k: int = Field(20, ge=1, description="sequences listed at each end of the ranking")
     threads: int | None = Field(None, ge=1, description="torch CPU threads")
     progress: bool = False
+    backend: Literal["local", "ray"] = Field("local", description="score partitions in this process or as Ray tasks")
+    ray_address: str | None = Field(None, description="Ray cluster to join (default $RAY_ADDRESS, else a local Ray)")
+    ray_workers: int = Field(2, ge=1, description="CPUs of a local Ray started for the partitions")
 
     @field_validator("mode")
     @classmethod

@@ -15,6 +15,7 @@ directory is then removed.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -58,7 +59,7 @@ class TokenRows(Dataset):
 
 def fingerprint(cfg: AttributionConfig, model: torch.nn.Module, extra: dict) -> str:
     """Hash of what determines the scores: config (minus cosmetics), inputs, weights."""
-    keep = cfg.model_dump(exclude={"top_k", "threads", "progress"})
+    keep = cfg.model_dump(exclude={"top_k", "threads", "progress", "backend", "ray_address", "ray_workers"})
     h = hashlib.sha256(json.dumps({"cfg": keep, "extra": extra}, sort_keys=True, default=str).encode())
     for name, p in sorted(model.state_dict().items()):
         h.update(name.encode())
@@ -141,14 +142,19 @@ def fit_factors(analyzer, cfg: AttributionConfig, factor_rows: np.ndarray, timer
 def score_partition(analyzer, cfg: AttributionConfig, order: DataOrder, part: pl.DataFrame,
                     probes: np.ndarray, name: str) -> pl.DataFrame:
     """(pos, step, seq, score) for one window partition."""
+    return score_rows(analyzer, cfg, part, order.tokens(part["seq"].to_numpy()), probes, name)
+
+
+def score_rows(analyzer, cfg: AttributionConfig, part: pl.DataFrame, rows: np.ndarray,
+               probes: np.ndarray, name: str) -> pl.DataFrame:
+    """Scores of ``part`` whose token rows are ``rows`` (n_part, seq_len), with fitted factors."""
     from kronfluence.arguments import ScoreArguments
 
     args = ScoreArguments(damping_factor=cfg.damping, aggregate_query_gradients=True)
     analyzer.compute_pairwise_scores(
         scores_name=name, factors_name=FACTORS, query_dataset=TokenRows(probes),
-        train_dataset=TokenRows(order.tokens(part["seq"].to_numpy())),
-        per_device_query_batch_size=cfg.query_batch, per_device_train_batch_size=cfg.train_batch,
-        score_args=args, overwrite_output_dir=True)
+        train_dataset=TokenRows(rows), per_device_query_batch_size=cfg.query_batch,
+        per_device_train_batch_size=cfg.train_batch, score_args=args, overwrite_output_dir=True)
     scores = analyzer.load_pairwise_scores(name)["all_modules"]  # (1, n_part): summed query
     return part.with_columns(pl.Series("score", scores[0].double().numpy()))
 
@@ -231,6 +237,8 @@ class ScoringRun:
         """Split and wrap ``model``, fit its factors under ``work``; (analyzer, tracked names)."""
         from kronfluence.analyzer import Analyzer
 
+        # Ray tasks rebuild the prepared model from the untouched weights (prepare rewrites it).
+        self.original = copy.deepcopy(model) if self.cfg.backend == "ray" else None
         with self.timer("prepare"):
             model, task = prepare(model, self.cfg, torch.from_numpy(self.probes[: self.cfg.query_batch]), self.half)
         logging.getLogger("kronfluence").setLevel(logging.WARNING)
@@ -243,7 +251,7 @@ class ScoringRun:
     def scores(self, analyzer, rows: pl.DataFrame, work: Path) -> pl.DataFrame:
         """(pos, step, seq, score) of ``rows`` with a fitted ``analyzer``, resumable under ``work``."""
         (work / "parts").mkdir(parents=True, exist_ok=True)
-        return _score_all(analyzer, self.cfg, self.order, rows, self.probes, work, self.timer)
+        return _score_all(analyzer, self, rows, work)
 
     def score(self, model: torch.nn.Module, rows: pl.DataFrame, work: Path) -> tuple[pl.DataFrame, list[str]]:
         """Fit factors for ``model`` and score ``rows``; (scores, tracked module names)."""
@@ -272,18 +280,25 @@ def _score_trajectory(run: ScoringRun, window: pl.DataFrame, work: Path,
     return raw, tracked, per_ckpt, extra
 
 
-def _score_all(analyzer, cfg: AttributionConfig, order: DataOrder, window: pl.DataFrame,
-               probes: np.ndarray, work: Path, timer: Timer) -> pl.DataFrame:
-    """Score each partition not yet on disk; return all partitions concatenated."""
+def _score_all(analyzer, run: ScoringRun, window: pl.DataFrame, work: Path) -> pl.DataFrame:
+    """Score each partition not yet on disk (in this process, or as Ray tasks); all of them, in order."""
+    cfg = run.cfg
     parts = partition(window, cfg.partitions)
-    for i, part in enumerate(parts):
-        path = work / "parts" / f"part-{i:05d}.parquet"
-        if path.is_file():
-            continue
-        with timer("scores"):
-            scored = score_partition(analyzer, cfg, order, part, probes, f"part{i:05d}")
-        tmp = path.with_suffix(".tmp")
+    paths = [work / "parts" / f"part-{i:05d}.parquet" for i in range(len(parts))]
+    todo = [i for i, path in enumerate(paths) if not path.is_file()]
+
+    def save(i: int, scored: pl.DataFrame) -> None:
+        tmp = paths[i].with_suffix(".tmp")
         scored.write_parquet(tmp)
-        os.replace(tmp, path)
+        os.replace(tmp, paths[i])
         shutil.rmtree(work / "kronfluence" / "mda" / f"scores_part{i:05d}", ignore_errors=True)
-    return pl.concat([pl.read_parquet(work / "parts" / f"part-{i:05d}.parquet") for i in range(len(parts))])
+
+    with run.timer("scores"):
+        if cfg.backend == "ray" and todo:
+            from .parallel import score_parts_ray
+
+            score_parts_ray(run.original, cfg, run.order, parts, todo, run.probes, run.half, work, save)
+        else:
+            for i in todo:
+                save(i, score_partition(analyzer, cfg, run.order, parts[i], run.probes, f"part{i:05d}"))
+    return pl.concat([pl.read_parquet(path) for path in paths])

@@ -62,7 +62,7 @@ def _absolute(job: dict) -> dict:
     return {**job, "out": str(Path(job["out"]).absolute()), "corpus": str(Path(job["corpus"]).absolute())}
 
 
-def _connect(address: str | None, cpus: int):
+def connect(address: str | None, cpus: int):
     """Import Ray and join (or start) a session; returns (ray, whether we started it)."""
     try:
         import ray
@@ -109,7 +109,7 @@ def run_on_ray(todo: list[dict], parallel: int, finished: Callable[[dict], None]
     ``finished(job)`` is called on the driver as each run completes.
     """
     address = address or os.environ.get("RAY_ADDRESS")
-    ray, started = _connect(address, max(1, math.ceil(parallel * num_cpus)))
+    ray, started = connect(address, max(1, math.ceil(parallel * num_cpus)))
     try:
         if not address:
             _check_feasible(ray, todo, num_gpus)
