@@ -1,0 +1,114 @@
+"""Run spawning: which runs an experiment needs, where they branch, and handing them to a backend.
+
+Layout under the experiment directory::
+
+    variants/<variant>/                      the variant's content (tokens, index; see mix)
+    variants/<variant>/orders/<scale>/seed<s>/   its order for seed s (links the content)
+    runs/<variant>/<scale>/seed<s>/          one training run each (see training.rundir)
+
+With ``branch.step = B > 0`` the baseline run of a seed is the trunk: it trains from the
+initialisation to the horizon, and every other arm of that seed starts from a copy of its
+checkpoint at ``B`` (weights, optimizer, RNG) in its own run directory, which the trainer then
+resumes as if it had crashed there. Its curve before ``B`` *is* the trunk's; the arm logs
+from ``B`` on. Resuming reproduces an uninterrupted run bit for bit (tests/training), so
+an arm with nothing changed is the baseline itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..artifacts import MARKER, is_complete
+from ..errors import ArtifactError
+from .backends import BACKENDS
+from .config import ExperimentConfig
+from .mix import OrderPlan, build_seed_variant
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the experiment: its TrainConfig fields and, for an arm, the trunk it branches from."""
+
+    variant: str
+    scale: str
+    seed: int
+    config: dict
+    trunk: Path | None = None  # the baseline run whose checkpoint at ``branch_step`` this arm copies
+    branch_step: int = 0
+
+    @property
+    def out(self) -> Path:
+        return Path(self.config["out"])
+
+    def __getitem__(self, key: str):
+        """Read a TrainConfig field like a job dict (``spec["out"]``), as callers of the earlier API did."""
+        return self.config[key]
+
+
+def run_dir(root: Path, variant: str, scale: str, seed: int) -> Path:
+    return Path(root) / "runs" / variant / scale / f"seed{seed}"
+
+
+def order_dir(content: Path, scale: str, seed: int) -> Path:
+    return Path(content) / "orders" / scale / f"seed{seed}"
+
+
+def global_batch(cfg: ExperimentConfig, scale: str) -> int:
+    """The scale's sequences per step, after the experiment's train overrides."""
+    from ..model.presets import get_preset
+
+    return int(cfg.train.get("global_batch") or get_preset(scale).global_batch)
+
+
+def order_plan(cfg: ExperimentConfig, scale: str, seed: int) -> OrderPlan:
+    """Seed ``seed``'s order at ``scale``: the budget and the window in positions."""
+    gb = global_batch(cfg, scale)
+    lo, hi = cfg.window_steps
+    return OrderPlan(seed=seed, budget=cfg.steps * gb, window=(lo * gb, hi * gb), per_seed=cfg.order == "per_seed")
+
+
+def run_specs(cfg: ExperimentConfig, root: Path, contents: dict[str, Path],
+              seeds: list[int] | None = None) -> list[RunSpec]:
+    """Build every seed's order for ``contents`` (variant -> content dir) and describe its runs."""
+    specs = []
+    for variant, content in contents.items():
+        for scale in cfg.scales:
+            for seed in seeds if seeds is not None else cfg.seeds:
+                corpus = build_seed_variant(content, order_dir(content, scale, seed), order_plan(cfg, scale, seed))
+                config = {"preset": scale, "corpus": str(corpus), "out": str(run_dir(root, variant, scale, seed)),
+                          "steps": cfg.steps, "seed": seed, "eval_every": cfg.eval_every, "threads": 1,
+                          "progress": False, **cfg.train}
+                branched = cfg.branch.step > 0 and variant != "baseline"
+                specs.append(RunSpec(variant, scale, seed, config,
+                                     trunk=run_dir(root, "baseline", scale, seed) if branched else None,
+                                     branch_step=cfg.branch.step if branched else 0))
+    return specs
+
+
+def seed_checkpoint(trunk: str | Path, step: int, out: str | Path) -> None:
+    """Give the new run ``out`` a copy of ``trunk``'s checkpoint ``step`` to resume from (once)."""
+    from ..training import rundir
+
+    out = Path(out)
+    if rundir.list_checkpoints(out):
+        return
+    src = rundir.checkpoint_dir(trunk, step)
+    if not (src / MARKER).is_file():
+        raise ArtifactError(f"{trunk}: no complete checkpoint at step {step} to branch from; train the baseline "
+                            f"(trunk) first, or pick one of {rundir.list_checkpoints(trunk)}")
+    dst = rundir.checkpoint_dir(out, step)
+    tmp = dst.with_name(dst.name + ".copying")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    tmp.rename(dst)  # a crash mid-copy leaves only the .copying directory, never a partial checkpoint
+
+
+def train_specs(specs: list[RunSpec], jobs: int, backend: str = "process") -> None:
+    """Seed every branched arm from its trunk, then train what is not complete with ``backend``."""
+    todo = [s for s in specs if not is_complete(s.out)]
+    for spec in todo:
+        if spec.trunk is not None:
+            seed_checkpoint(spec.trunk, spec.branch_step, spec.out)
+    BACKENDS.get(backend)([s.config for s in todo], jobs)
