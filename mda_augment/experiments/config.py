@@ -29,9 +29,10 @@ from pydantic import Field, model_validator
 
 from ..config import StrictModel
 
-Variant = Literal["baseline", "remove_top", "remove_random", "upweight_top", "upweight_random", "synthetic"]
+Variant = Literal["baseline", "remove_top", "remove_random", "upweight_top", "upweight_random", "synthetic", "natural"]
 NEEDS_SCORES = frozenset({"remove_top", "remove_random", "upweight_top", "upweight_random"})
 PRIMARY = "auc"
+LEGACY_ENDPOINT_KEYS = ("threshold", "fixed_step", "metric", "head")
 
 
 class MixConfig(StrictModel):
@@ -39,7 +40,8 @@ class MixConfig(StrictModel):
 
     variant: Variant = "baseline"
     k_frac: float = Field(0.1, gt=0, lt=1, description="share of the scored sequences removed/upweighted")
-    ratio: float = Field(0.05, ge=0, lt=1, description="share of the window's positions given to synthetic sequences")
+    ratio: float = Field(0.05, ge=0, lt=1, description="share of the window's positions given to synthetic "
+                                                        "(synthetic) or other natural (natural) sequences")
     budget: int | None = Field(None, ge=1, description="sequences consumed (`mix` alone; an experiment uses steps x batch)")
     seed: int = Field(0, description="seeds which sequences a random control picks (slots come from the study seed)")
     scores: Path | None = Field(None, description="attribution scores Parquet (columns seq, score)")
@@ -149,6 +151,20 @@ class ExperimentConfig(StrictModel):
     jobs: int = Field(2, ge=1, description="runs trained at the same time (one thread each)")
     backend: str = Field("process", description="training backend (experiments.backends): process, or a "
                                                 "registered one such as a batched trainer")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_endpoint_keys(cls, data: Any) -> Any:
+        """Recipes written before the endpoint section set threshold/fixed_step/metric/head at the top."""
+        if isinstance(data, dict) and any(k in data for k in LEGACY_ENDPOINT_KEYS):
+            data = dict(data)
+            endpoint = dict(data.get("endpoint") or {})
+            for key in LEGACY_ENDPOINT_KEYS:
+                value = data.pop(key, None)
+                if value is not None:
+                    endpoint.setdefault(key, value)
+            data["endpoint"] = endpoint
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:

@@ -23,6 +23,8 @@ so paired runs saw different batches from the first changed slot on and correlat
                      sequence from outside the window (one the run never consumes when the
                      corpus has them, else one consumed outside the window); never a shift
     remove_random    the same for as many random scored sequences
+    natural          the null control of a mixture: the synthetic arm's slots at equal ratio get
+                     other natural sequences, from outside the window (never-consumed first)
 
 **Orders per seed** (:class:`OrderPlan`): with ``per_seed`` the base order is permuted with the
 study seed *within* three blocks, positions before the window, the window, and after it. So
@@ -121,16 +123,29 @@ def chosen_sequences(cfg: MixConfig, plan: OrderPlan) -> tuple[np.ndarray, np.nd
 
 
 def _fill_pool(base: PackedCorpus, order: np.ndarray, plan: OrderPlan, exclude: np.ndarray, n: int) -> np.ndarray:
-    """``n`` sequences from outside the window for removed slots: never-consumed ones first."""
+    """``n`` natural sequences for replaced slots, from outside the window where possible.
+
+    Never-consumed sequences first, then ones consumed outside the window; only when the run
+    consumes the whole corpus inside the window (``mix`` of a full epoch) do sequences consumed
+    elsewhere in the window follow (the manifest counts them as ``fill_from_window``).
+    """
     lo, hi = plan.window
     rng = np.random.default_rng([plan.seed, 4])
     unseen = rng.permutation(np.setdiff1d(np.arange(base.n_sequences), order))
-    outside = np.setdiff1d(np.concatenate([order[:lo], order[hi:]]), np.concatenate([order[lo:hi], exclude]))
-    pool = np.concatenate([unseen, rng.permutation(outside)])
+    taken = np.concatenate([order[lo:hi], exclude])
+    outside = rng.permutation(np.setdiff1d(np.concatenate([order[:lo], order[hi:]]), taken))
+    inside = rng.permutation(np.setdiff1d(order[lo:hi], exclude))
+    pool = np.concatenate([unseen, outside, inside])
     if len(pool) < n:
-        raise DataError(f"{base.dir}: only {len(pool)} sequences lie outside the window, removal needs {n}; "
-                        "use a smaller k_frac or a larger corpus")
+        raise DataError(f"{base.dir}: only {len(pool)} sequences can fill {n} replaced slots; use a smaller "
+                        "k_frac or ratio, or a larger corpus")
     return pool[:n]
+
+
+def _fill_info(fill: np.ndarray, order: np.ndarray, plan: OrderPlan) -> dict:
+    lo, hi = plan.window
+    return {"fill_never_consumed": int(np.isin(fill, order, invert=True).sum()),
+            "fill_from_window": int(np.isin(fill, order[lo:hi]).sum())}
 
 
 def plan_changes(base: PackedCorpus, order: np.ndarray, cfg: MixConfig, plan: OrderPlan,
@@ -145,6 +160,10 @@ def plan_changes(base: PackedCorpus, order: np.ndarray, cfg: MixConfig, plan: Or
         rng = np.random.default_rng([cfg.seed, plan.seed, 3])
         cycle = np.concatenate([rng.permutation(n_synth) for _ in range(-(-max(n, 1) // n_synth))])
         return priority[:n], base.n_sequences + cycle[:n], {"added_synthetic_sequences": n}
+    if cfg.variant == "natural":
+        n = round(cfg.ratio * (hi - lo))
+        fill = _fill_pool(base, order, plan, np.zeros(0, np.int64), n)
+        return priority[:n], fill, _fill_info(fill, order, plan)
     acted, _ = chosen_sequences(cfg, plan)
     info = {"documents": sorted(set(base.slices(acted)["doc_id"].to_list()))}
     if cfg.variant.startswith("upweight"):
@@ -152,8 +171,7 @@ def plan_changes(base: PackedCorpus, order: np.ndarray, cfg: MixConfig, plan: Or
         return priority[: len(acted)], rng.permutation(acted), info | {"upweighted_sequences": acted.tolist()}
     slots = lo + np.nonzero(np.isin(order[lo:hi], acted))[0]
     fill = _fill_pool(base, order, plan, acted, len(slots))
-    info |= {"removed_sequences": acted.tolist(), "removed_slots": len(slots),
-             "fill_never_consumed": int(np.isin(fill, order, invert=True).sum())}
+    info |= {"removed_sequences": acted.tolist(), "removed_slots": len(slots), **_fill_info(fill, order, plan)}
     return slots, fill, info
 
 

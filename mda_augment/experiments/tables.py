@@ -30,9 +30,13 @@ SECONDARY = ("restricted_time", "crossing_step", "score_at_fixed_step", "auc_max
 TARGET_HEADS = "target_heads.json"
 
 
-def comparisons(cfg: ExperimentConfig) -> list[tuple[str, str]]:
-    """(variant, reference): every variant vs the baseline, then the declared direct comparisons."""
-    pairs = [(v, "baseline") for v in cfg.variants if v != "baseline"]
+def comparisons(cfg: ExperimentConfig, present: list[str] | None = None) -> list[tuple[str, str]]:
+    """(variant, reference): every variant vs the baseline, then the declared direct comparisons.
+
+    ``present`` adds variants found in results but no longer in the config (older results).
+    """
+    names = list(cfg.variants) + [v for v in present or [] if v not in cfg.variants]
+    pairs = [(v, "baseline") for v in names if v != "baseline"]
     return pairs + [tuple(p) for p in cfg.stats.compare if tuple(p) not in pairs]  # type: ignore[misc]
 
 
@@ -101,6 +105,8 @@ def _measure_rows(g: pl.DataFrame, ref: pl.DataFrame, cfg: ExperimentConfig) -> 
                         "boot_rel_ci_low": p.boot_rel_ci_low, "boot_rel_ci_high": p.boot_rel_ci_high,
                         "corr": p.corr, "sd_diff": p.sd_diff, "per_seed": json.dumps(p.per_seed)})
         rows.append(row)
+    if "event" not in g.columns:  # results written before censored times were measured
+        return rows
     if ref.height:  # the censored-time comparison: unpaired log-rank beside the paired restricted mean
         rows.append({"measure": "logrank", "family": "secondary", "n": g.height,
                      "p_value": logrank(g["time"].to_numpy(), g["event"].to_numpy(), ref["time"].to_numpy(),
@@ -120,7 +126,7 @@ def summarize_results(results: pl.DataFrame, cfg: ExperimentConfig) -> pl.DataFr
         base = at.filter(pl.col("variant") == "baseline")
         for row in _measure_rows(base, base.clear(), cfg):
             rows.append({"scale": scale, "variant": "baseline", "reference": None, **row})
-        for variant, reference in comparisons(cfg):
+        for variant, reference in comparisons(cfg, at["variant"].unique(maintain_order=True).to_list()):
             g, ref = at.filter(pl.col("variant") == variant), at.filter(pl.col("variant") == reference)
             if g.height and ref.height:
                 rows += [{"scale": scale, "variant": variant, "reference": reference, **r}

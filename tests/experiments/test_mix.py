@@ -54,7 +54,7 @@ def top_k(scores_path, k_frac=0.1):
     return set(s["seq"].head(round(k_frac * len(s))).to_list())
 
 
-VARIANTS = [("synthetic", {"ratio": 0.05}), ("synthetic", {"ratio": 0.2}), ("upweight_top", {}),
+VARIANTS = [("synthetic", {"ratio": 0.05}), ("synthetic", {"ratio": 0.2}), ("natural", {"ratio": 0.05}), ("upweight_top", {}),
             ("upweight_random", {}), ("remove_top", {}), ("remove_random", {})]
 
 
@@ -77,6 +77,9 @@ def test_synthetic_dose_is_exact_and_slots_nest_and_are_shared_by_equal_ratios(b
     assert set(s2) <= set(s5)
     control = build(base, "synthetic", ratio=0.05, control="repeated_spans", control_options={"n_docs": 40, "span": 6})
     assert np.array_equal(np.load(control.dir / "slots.npy"), s5)
+    natural = build(base, "natural", ratio=0.05)  # the null control: other natural text in the same slots
+    assert np.array_equal(np.load(natural.dir / "slots.npy"), s5)
+    assert (natural.order(0, BUDGET)[s5] < natural.meta["base_sequences"]).all()
     assert (five.order(0, BUDGET)[s5] >= five.meta["base_sequences"]).all()
 
 
