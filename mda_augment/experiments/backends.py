@@ -1,13 +1,15 @@
 """Training backends: how a list of run configs becomes trained run directories.
 
-A backend is a function ``backend(configs: list[dict], jobs: int) -> None`` where each config
-holds the fields of one :class:`mda_augment.training.config.TrainConfig`. It must leave each
-``config["out"]`` a complete run directory (``_COMPLETE.json``), resuming from whatever
-checkpoints the directory already holds: branched arms arrive with a copy of their trunk's
-checkpoint already in place (see :func:`mda_augment.experiments.spawn.seed_checkpoint`), so
-"resume from the newest checkpoint" is all a backend needs to support branching. Configs in
-one call may differ in corpus, seed and starting step; a batched backend (k seeds as one
-vmapped model) groups what it can and trains the rest one by one.
+A backend is a function ``backend(jobs: list[dict], parallel: int) -> None`` where each job
+holds the fields of one :class:`mda_augment.training.config.TrainConfig` and, for a branched
+arm, ``branch = {"trunk": run_dir, "step": B}``. It must leave each ``job["out"]`` a complete
+run directory (``_COMPLETE.json``), resuming from whatever checkpoints the directory holds.
+For a job with ``branch`` it first calls
+:func:`mda_augment.experiments.spawn.seed_checkpoint` (copies the trunk's checkpoint B into
+the new run, waiting while the trunk is still training), after which "resume from the newest
+checkpoint" is all branching needs. Jobs come trunks first, then arms seed by seed; jobs in one
+call may differ in corpus, seed and starting step, so a batched backend (k seeds as one
+vmapped model) groups what it can (same preset, steps and start step) and trains the rest alone.
 
 Registered: ``process`` (one fresh single-thread process per run, ``jobs`` at a time: two
 one-thread jobs on two cores each keep 90-100% of their solo speed, FACTS.md). A batched
@@ -21,16 +23,24 @@ from collections.abc import Callable
 
 from ..registry import Registry
 
-Backend = Callable[[list[dict], int], None]
+Backend = Callable[[list[dict], int], None]  # (jobs, parallel)
 BACKENDS: Registry[Backend] = Registry("training backend")
 
 
-def _train_one(cfg_dict: dict) -> str:
-    """Worker entry (a fresh process): train or resume one run."""
+TRUNK_WAIT_S = 24 * 3600.0  # an arm waits at most this long for its trunk's branch checkpoint
+
+
+def _train_one(job: dict) -> str:
+    """Worker entry (a fresh process): seed an arm from its trunk if needed, then train or resume."""
     from ..training.config import TrainConfig
     from ..training.loop import train
+    from .spawn import seed_checkpoint
 
-    return str(train(TrainConfig(**cfg_dict)))
+    job = dict(job)
+    branch = job.pop("branch", None)
+    if branch is not None:
+        seed_checkpoint(branch["trunk"], branch["step"], job["out"], wait_s=TRUNK_WAIT_S)
+    return str(train(TrainConfig(**job)))
 
 
 @BACKENDS.register("process")
@@ -53,5 +63,5 @@ def process_pool(configs: list[dict], jobs: int) -> None:
 @BACKENDS.register("inline")
 def inline(configs: list[dict], jobs: int) -> None:
     """Train in this process, one after another (debugging; tests that must not spawn)."""
-    for c in configs:
-        _train_one(c)
+    for job in configs:
+        _train_one(job)

@@ -76,7 +76,7 @@ def _write(packed_dir: str | os.PathLike, out: str | os.PathLike, docs: list[lis
     return Path(out)
 
 
-def repeated_spans(packed_dir: str | os.PathLike, out: str | os.PathLike, *, seed: int = 0, n_docs: int = 2000,
+def repeated_spans(packed_dir: str | os.PathLike, out: str | os.PathLike, *, seed: int = 0, n_docs: int = 8000,
                    span: int = 24, blocks: int = 3) -> Path:
     """The positive control: random spans, each repeated at once (see module docstring)."""
     opts = {"seed": seed, "n_docs": n_docs, "span": span, "blocks": blocks}
@@ -84,7 +84,7 @@ def repeated_spans(packed_dir: str | os.PathLike, out: str | os.PathLike, *, see
     return _write(packed_dir, out, docs, "repeated_spans", opts)
 
 
-def spans_norepeat(packed_dir: str | os.PathLike, out: str | os.PathLike, *, seed: int = 0, n_docs: int = 2000,
+def spans_norepeat(packed_dir: str | os.PathLike, out: str | os.PathLike, *, seed: int = 0, n_docs: int = 8000,
                    span: int = 24, blocks: int = 3) -> Path:
     """The matched no-repeat control: the same spans, each followed by an independent one."""
     opts = {"seed": seed, "n_docs": n_docs, "span": span, "blocks": blocks}

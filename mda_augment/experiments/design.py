@@ -35,8 +35,7 @@ LOOKS = "looks.jsonl"
 
 
 def _train(cfg: ExperimentConfig, base: str | os.PathLike, root: Path, seeds: list[int]) -> None:
-    train_variants(cfg, base, root, ["baseline"], seeds)
-    train_variants(cfg, base, root, [v for v in cfg.variants if v != "baseline"], seeds)
+    train_variants(cfg, base, root, None, seeds)
 
 
 def paired_diffs(results: pl.DataFrame, variant: str, reference: str, scale: str,

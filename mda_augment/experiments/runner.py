@@ -68,11 +68,8 @@ def train_configs(cfg: ExperimentConfig, root: Path, variant_dirs: dict[str, Pat
 
 
 def train_all(specs: list[RunSpec], parallel: int, backend: str = "process") -> None:
-    """Train every run not yet complete (branched arms seeded from their trunk first)."""
-    baseline_first = sorted(specs, key=lambda s: s.variant != "baseline")
-    trunks = [s for s in baseline_first if s.variant == "baseline"]
-    train_specs(trunks, parallel, backend)
-    train_specs([s for s in baseline_first if s.variant != "baseline"], parallel, backend)
+    """Train every run not yet complete (trunks first; arms branch from them, see spawn)."""
+    train_specs(specs, parallel, backend)
 
 
 def build_contents(cfg: ExperimentConfig, base: Path, root: Path, names: list[str]) -> dict[str, Path]:
@@ -120,6 +117,5 @@ def run_experiment(cfg: ExperimentConfig, base: str | os.PathLike, root: str | o
         from .design import run_sequential
 
         return run_sequential(cfg, base, root)
-    train_variants(cfg, base, root, ["baseline"])
-    train_variants(cfg, base, root, [v for v in cfg.variants if v != "baseline"])
+    train_variants(cfg, base, root)  # one call: trunks first, arms start as soon as a worker and a trunk are ready
     return write_summary(cfg, root)

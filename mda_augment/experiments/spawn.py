@@ -87,17 +87,26 @@ def run_specs(cfg: ExperimentConfig, root: Path, contents: dict[str, Path],
     return specs
 
 
-def seed_checkpoint(trunk: str | Path, step: int, out: str | Path) -> None:
-    """Give the new run ``out`` a copy of ``trunk``'s checkpoint ``step`` to resume from (once)."""
+def seed_checkpoint(trunk: str | Path, step: int, out: str | Path, *, wait_s: float = 0.0, poll_s: float = 5.0) -> None:
+    """Give the new run ``out`` a copy of ``trunk``'s checkpoint ``step`` to resume from (once).
+
+    With ``wait_s > 0`` a trunk that is still training is waited for (up to ``wait_s`` seconds)
+    until its checkpoint ``step`` is written, so an arm can be scheduled next to its trunk.
+    """
+    import time
+
     from ..training import rundir
 
     out = Path(out)
     if rundir.list_checkpoints(out):
         return
     src = rundir.checkpoint_dir(trunk, step)
-    if not (src / MARKER).is_file():
-        raise ArtifactError(f"{trunk}: no complete checkpoint at step {step} to branch from; train the baseline "
-                            f"(trunk) first, or pick one of {rundir.list_checkpoints(trunk)}")
+    deadline = time.monotonic() + wait_s
+    while not (src / MARKER).is_file():
+        if is_complete(trunk) or time.monotonic() > deadline:
+            raise ArtifactError(f"{trunk}: no complete checkpoint at step {step} to branch from; train the "
+                                f"baseline (trunk) first, or pick one of {rundir.list_checkpoints(trunk)}")
+        time.sleep(poll_s)
     dst = rundir.checkpoint_dir(out, step)
     tmp = dst.with_name(dst.name + ".copying")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -105,10 +114,20 @@ def seed_checkpoint(trunk: str | Path, step: int, out: str | Path) -> None:
     tmp.rename(dst)  # a crash mid-copy leaves only the .copying directory, never a partial checkpoint
 
 
+def backend_job(spec: RunSpec) -> dict:
+    """What a backend receives: the TrainConfig fields, plus ``branch`` for an arm (see backends)."""
+    if spec.trunk is None:
+        return dict(spec.config)
+    return {**spec.config, "branch": {"trunk": str(spec.trunk), "step": spec.branch_step}}
+
+
 def train_specs(specs: list[RunSpec], jobs: int, backend: str = "process") -> None:
-    """Seed every branched arm from its trunk, then train what is not complete with ``backend``."""
+    """Train what is not complete with ``backend``: trunks first, then arms seed by seed.
+
+    One call, so a free worker starts an arm of a seed whose trunk has passed the branch point
+    while other trunks still train (arms wait for their trunk's checkpoint if they must; every
+    trunk is dispatched before any arm, so the wait always ends).
+    """
     todo = [s for s in specs if not is_complete(s.out)]
-    for spec in todo:
-        if spec.trunk is not None:
-            seed_checkpoint(spec.trunk, spec.branch_step, spec.out)
-    BACKENDS.get(backend)([s.config for s in todo], jobs)
+    todo.sort(key=lambda s: (s.trunk is not None, s.seed if s.trunk is not None else 0))
+    BACKENDS.get(backend)([backend_job(s) for s in todo], jobs)
