@@ -49,6 +49,9 @@ class MixConfig(StrictModel):
     control: str | None = Field(None, description="a registered control store built from the base corpus "
                                                    "(experiments.controls), instead of `synthetic`")
     control_options: dict[str, Any] = Field(default_factory=dict, description="options of the control builder")
+    start_step: int | None = Field(None, ge=0, description="act only from this step on (default: the "
+                                                            "experiment's window); the arm branches there")
+    end_step: int | None = Field(None, ge=1, description="act only before this step (default: the window's end)")
 
     @model_validator(mode="after")
     def _inputs(self) -> MixConfig:
@@ -183,6 +186,11 @@ class ExperimentConfig(StrictModel):
                              f"({self.checkpoint_every}) so the trunk has a checkpoint there")
         if not b <= self.horizon[0] < self.steps:
             raise ValueError(f"endpoint.start_step ({self.horizon[0]}) must lie in [branch.step, steps)")
+        for name in self.variants:
+            vlo, vhi = self.variant_window(name)
+            if not lo <= vlo < vhi <= hi:
+                raise ValueError(f"variants.{name}: start_step/end_step [{vlo}, {vhi}) must lie inside the window "
+                                 f"[{lo}, {hi})")
         for pair in self.stats.compare:
             unknown = [v for v in pair if v not in self.variants]
             if unknown:
@@ -205,6 +213,21 @@ class ExperimentConfig(StrictModel):
         lo = self.window.start_step if self.window.start_step is not None else self.branch.step
         hi = self.window.end_step if self.window.end_step is not None else self.steps
         return lo, hi
+
+    def variant_window(self, name: str) -> tuple[int, int]:
+        """Steps ``[lo, hi)`` whose positions variant ``name`` may change."""
+        lo, hi = self.window_steps
+        mix = self.variants[name]
+        return (mix.start_step if mix.start_step is not None else lo,
+                mix.end_step if mix.end_step is not None else hi)
+
+    def branch_step(self, name: str) -> int:
+        """Where arm ``name`` leaves its trunk: the last trunk checkpoint at or before its window start
+        (the arm is the trunk until then, so a later branch saves those steps); 0 without branching."""
+        if self.branch.step == 0 or name == "baseline":
+            return 0
+        start = self.variant_window(name)[0]
+        return max(self.branch.step, start - start % self.checkpoint_every)
 
     @property
     def horizon(self) -> tuple[int, int]:

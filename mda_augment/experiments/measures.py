@@ -39,11 +39,17 @@ def head_name(head: Head) -> str:
     return f"L{head[0]}H{head[1]}"
 
 
-def read_units(run: Path) -> pl.DataFrame:
+def read_units(run: Path, trunk: Path | None = None) -> pl.DataFrame:
+    """A run's unit metrics; for an arm, preceded by its trunk's rows before the arm's first step
+    (the arm *is* the trunk until it branched, so its curve over the horizon starts there)."""
     path = Path(run) / UNITS
     if not path.is_file():
         raise ArtifactError(f"{run}: no {UNITS}; the run has not trained (rerun the experiment)")
-    return pl.read_parquet(path)
+    units = pl.read_parquet(path)
+    if trunk is None or Path(trunk) == Path(run) or units.is_empty():
+        return units
+    before = read_units(trunk).filter(pl.col("step") < units["step"].min())
+    return pl.concat([before, units.select(before.columns).cast(before.schema)])
 
 
 def head_curve(units: pl.DataFrame, metric: str, head: Head | None) -> tuple[np.ndarray, np.ndarray]:
@@ -131,11 +137,11 @@ def model_metric(units: pl.DataFrame, metric: str) -> float:
     return float(rows["value"][-1]) if rows.height else math.nan
 
 
-def measure_run(run: Path, head: Head, cfg: ExperimentConfig) -> dict:
+def measure_run(run: Path, head: Head, cfg: ExperimentConfig, trunk: Path | None = None) -> dict:
     """Every measure of one run on its seed's target head (see the module docstring)."""
     ep = cfg.endpoint
     start, end = cfg.horizon
-    units = read_units(run)
+    units = read_units(run, trunk)
     steps, values = restrict(*head_curve(units, ep.metric, head), start, end)
     if len(steps) == 0 or steps[-1] < end:
         raise ArtifactError(f"{run}: {ep.metric} is not evaluated up to the horizon step {end}; rerun the experiment")
@@ -152,7 +158,7 @@ def measure_run(run: Path, head: Head, cfg: ExperimentConfig) -> dict:
             "heldout_loss_novel": model_metric(units, "heldout_loss_novel"), "icl": model_metric(units, "icl")}
 
 
-def curve_table(run: Path, head: Head, cfg: ExperimentConfig) -> pl.DataFrame:
+def curve_table(run: Path, head: Head, cfg: ExperimentConfig, trunk: Path | None = None) -> pl.DataFrame:
     """(step, value) of the target head over the horizon, for plots."""
-    steps, values = restrict(*head_curve(read_units(run), cfg.endpoint.metric, head), *cfg.horizon)
+    steps, values = restrict(*head_curve(read_units(run, trunk), cfg.endpoint.metric, head), *cfg.horizon)
     return pl.DataFrame({"step": steps, "value": values})

@@ -27,9 +27,10 @@ so paired runs saw different batches from the first changed slot on and correlat
                      other natural sequences, from outside the window (never-consumed first)
 
 **Orders per seed** (:class:`OrderPlan`): with ``per_seed`` the base order is permuted with the
-study seed *within* three blocks, positions before the window, the window, and after it. So
-the seed varies every batch, while the set of sequences consumed inside the window (which the
-attribution scored) is the same for every seed, and removal finds them in every seed's window.
+study seed *within* three blocks: positions before the branch point, from there to the horizon,
+and after it. So the seed varies every batch, while the set of sequences consumed after the
+branch point (which the attribution scored) is the same for every seed, and removal finds them
+in every seed's window.
 
 ``manifest.json`` records what changed: slot count, the share of positions equal to the
 baseline's (over the budget and inside the window), removed/added sequence ids and documents.
@@ -66,19 +67,29 @@ class OrderPlan:
     Attributes:
         seed: the study seed (also the model initialisation of its runs).
         budget: positions consumed (``steps x global_batch``).
-        window: positions ``[lo, hi)`` an intervention may change.
+        window: positions ``[lo, hi)`` this variant's intervention may change.
         per_seed: permute the base order with ``seed`` (within the three blocks) or keep it.
+        block: positions of the middle block (default: the window). Every variant of one
+            experiment shares it (after the branch point, up to the horizon), so the seed's
+            baseline order is the same whatever window a variant acts on.
     """
 
     seed: int
     budget: int
     window: tuple[int, int]
     per_seed: bool = True
+    block: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         lo, hi = self.window
-        if not 0 <= lo < hi <= self.budget:
-            raise ConfigError(f"order plan: window [{lo}, {hi}) must lie inside the budget [0, {self.budget})")
+        blo, bhi = self.middle
+        if not 0 <= blo <= lo < hi <= bhi <= self.budget:
+            raise ConfigError(f"order plan: window [{lo}, {hi}) must lie inside the block [{blo}, {bhi}) and the "
+                              f"budget [0, {self.budget})")
+
+    @property
+    def middle(self) -> tuple[int, int]:
+        return self.block if self.block is not None else self.window
 
 
 def default_plan(base: PackedCorpus, cfg: MixConfig) -> OrderPlan:
@@ -98,7 +109,7 @@ def seed_base_order(base: PackedCorpus, plan: OrderPlan) -> np.ndarray:
     order = base.order(0, plan.budget)
     if not plan.per_seed:
         return order
-    lo, hi = plan.window
+    lo, hi = plan.middle
     out = order.copy()
     for block, (a, b) in enumerate(((0, lo), (lo, hi), (hi, plan.budget))):
         if b > a:
@@ -107,9 +118,15 @@ def seed_base_order(base: PackedCorpus, plan: OrderPlan) -> np.ndarray:
 
 
 def slot_priority(plan: OrderPlan) -> np.ndarray:
-    """The window's positions in the seed's priority order: a dose of n slots takes the first n."""
+    """The window's positions in the seed's priority order: a dose of n slots takes the first n.
+
+    One permutation of the middle block per seed, restricted to the window: doses nest, and a
+    variant acting on a later window uses the block's priority order over that part of it.
+    """
     lo, hi = plan.window
-    return lo + np.random.default_rng([SLOT_SALT, plan.seed]).permutation(hi - lo)
+    blo, bhi = plan.middle
+    priority = blo + np.random.default_rng([SLOT_SALT, plan.seed]).permutation(bhi - blo)
+    return priority[(priority >= lo) & (priority < hi)]
 
 
 def chosen_sequences(cfg: MixConfig, plan: OrderPlan) -> tuple[np.ndarray, np.ndarray]:

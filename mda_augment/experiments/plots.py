@@ -58,7 +58,8 @@ def plot_curves(cfg: ExperimentConfig, root: Path, results: pl.DataFrame, scale:
     fig, axes = _grid(max(1, len(others)))
     for ax, variant in zip(axes.flat, others or ["baseline"], strict=False):
         for name, color in (("baseline", "grey"), (variant, "C0")):
-            curves = [curve_table(run_dir(root, name, scale, r["seed"]), parse_head(r["head"]), cfg)
+            curves = [curve_table(run_dir(root, name, scale, r["seed"]), parse_head(r["head"]), cfg,
+                                  run_dir(root, "baseline", scale, r["seed"]))
                       for r in at.filter(pl.col("variant") == name).iter_rows(named=True)]
             for c in curves:
                 ax.plot(c["step"], c["value"], color=color, lw=0.6, alpha=0.6)

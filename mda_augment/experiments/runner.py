@@ -20,6 +20,7 @@ pipeline calls; ``run_experiment`` chains them for the ``experiment`` verb.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import polars as pl
@@ -48,16 +49,29 @@ PREREGISTRATION = "preregistration.json"
 def preregister(cfg: ExperimentConfig, root: Path) -> dict:
     """Record the design before anything trains; refuse a later change of it in the same directory."""
     path = Path(root) / PREREGISTRATION
-    declared = cfg.preregistration()
-    if path.is_file():
-        old = read_json(path)
-        for key in ("steps", "order", "branch", "window", "endpoint", "stats", "sequential"):
-            if old.get(key) != declared[key]:
-                raise ConfigError(f"{path}: experiment.{key} was pre-registered as {old.get(key)} and is now "
-                                  f"{declared[key]}; a new design needs a new experiment directory")
-        return old
-    atomic_write_json(path, declared)
-    return declared
+    declared = cfg.preregistration() | {"registered_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if not path.is_file():
+        atomic_write_json(path, declared)
+        return declared
+    old = read_json(path)
+    for key in ("steps", "order", "branch", "window", "endpoint", "stats", "sequential"):
+        if old.get(key) != declared[key]:
+            raise ConfigError(f"{path}: experiment.{key} was pre-registered as {old.get(key)} and is now "
+                              f"{declared[key]}; a new design needs a new experiment directory")
+    for name, mix in declared["variants"].items():  # an arm may be added later, never redefined
+        before = old["variants"].get(name) or old.get("added_later", {}).get(name, {}).get("definition")
+        if before is not None and _arm(before) != _arm(mix):
+            raise ConfigError(f"{path}: variant '{name}' was registered as {before}; give a changed arm a new name")
+        if before is None:
+            old.setdefault("added_later", {})[name] = {"definition": mix, "at": declared["registered_at"]}
+            atomic_write_json(path, old)
+    return old
+
+
+def _arm(mix: dict) -> dict:
+    """An arm's definition, defaults filled, without its input paths (a recipe resolves
+    @-placeholders to paths, and a field added to MixConfig later takes its default)."""
+    return MixConfig(**mix).model_dump(mode="json", exclude={"scores", "synthetic"})
 
 
 def train_configs(cfg: ExperimentConfig, root: Path, variant_dirs: dict[str, Path],

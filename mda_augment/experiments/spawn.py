@@ -62,11 +62,13 @@ def global_batch(cfg: ExperimentConfig, scale: str) -> int:
     return int(cfg.train.get("global_batch") or get_preset(scale).global_batch)
 
 
-def order_plan(cfg: ExperimentConfig, scale: str, seed: int) -> OrderPlan:
-    """Seed ``seed``'s order at ``scale``: the budget and the window in positions."""
+def order_plan(cfg: ExperimentConfig, scale: str, seed: int, variant: str = "baseline") -> OrderPlan:
+    """Seed ``seed``'s order at ``scale`` for ``variant``: budget, its window and the shared block, in positions."""
     gb = global_batch(cfg, scale)
-    lo, hi = cfg.window_steps
-    return OrderPlan(seed=seed, budget=cfg.steps * gb, window=(lo * gb, hi * gb), per_seed=cfg.order == "per_seed")
+    blo, bhi = cfg.window_steps
+    lo, hi = cfg.variant_window(variant)
+    return OrderPlan(seed=seed, budget=cfg.steps * gb, window=(lo * gb, hi * gb), per_seed=cfg.order == "per_seed",
+                     block=(blo * gb, bhi * gb))
 
 
 def run_specs(cfg: ExperimentConfig, root: Path, contents: dict[str, Path],
@@ -76,14 +78,14 @@ def run_specs(cfg: ExperimentConfig, root: Path, contents: dict[str, Path],
     for variant, content in contents.items():
         for scale in cfg.scales:
             for seed in seeds if seeds is not None else cfg.seeds:
-                corpus = build_seed_variant(content, order_dir(content, scale, seed), order_plan(cfg, scale, seed))
+                plan = order_plan(cfg, scale, seed, variant)
+                corpus = build_seed_variant(content, order_dir(content, scale, seed), plan)
                 config = {"preset": scale, "corpus": str(corpus), "out": str(run_dir(root, variant, scale, seed)),
                           "steps": cfg.steps, "seed": seed, "eval_every": cfg.eval_every, "threads": 1,
                           "progress": False, **cfg.train}
-                branched = cfg.branch.step > 0 and variant != "baseline"
+                step = cfg.branch_step(variant)
                 specs.append(RunSpec(variant, scale, seed, config,
-                                     trunk=run_dir(root, "baseline", scale, seed) if branched else None,
-                                     branch_step=cfg.branch.step if branched else 0))
+                                     trunk=run_dir(root, "baseline", scale, seed) if step else None, branch_step=step))
     return specs
 
 

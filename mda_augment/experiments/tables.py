@@ -75,8 +75,9 @@ def collect(cfg: ExperimentConfig, root: Path, seeds: list[int] | None = None) -
                 if head is None or not is_complete(run):
                     continue
                 same = _same_fraction(root, variant, scale, seed)
-                rows.append({"variant": variant, "scale": scale, "seed": seed, **measure_run(run, head, cfg),
-                             "same_fraction": same})
+                trunk = run_dir(root, "baseline", scale, seed)
+                rows.append({"variant": variant, "scale": scale, "seed": seed,
+                             **measure_run(run, head, cfg, trunk), "same_fraction": same})
     return pl.DataFrame(rows, infer_schema_length=None)
 
 

@@ -149,3 +149,22 @@ def test_sequential_mode_records_every_look_and_replays_them(packed_corpus, scor
     assert looks[-1]["stop"] or looks[-1]["seeds"] == [0, 1, 2]
     run_sequential(cfg, packed_corpus, tmp_path)
     assert len((tmp_path / "looks.jsonl").read_text().splitlines()) == len(looks)
+
+
+def test_an_arm_acting_later_branches_later_and_its_curve_starts_at_the_horizon(experiment, scores):
+    cfg, root, _, base = experiment
+    late = {"variant": "synthetic", "ratio": 0.3, "control": "repeated_spans", "control_options": CONTROL,
+            "start_step": 16}
+    cfg2 = cfg.model_copy(update={"variants": {**cfg.variants, "positive_late": late}})
+    cfg2 = ExperimentConfig.model_validate(cfg2.model_dump())
+    assert cfg2.branch_step("positive_late") == 16 and cfg2.branch_step("positive") == BRANCH
+    summary = run_experiment(cfg2, base, root)
+    arm = _units(run_dir(root, "positive_late", "tiny", 0))
+    assert arm["step"].min() == 16  # trained only from its own window
+    slots = np.load(root / "variants" / "positive_late" / "orders" / "tiny" / "seed0" / "slots.npy")
+    assert slots.min() >= 16 * 8 and len(slots) == round(0.3 * (STEPS - 16) * 8)
+    results = pl.read_parquet(root / "results.parquet").filter(pl.col("variant") == "positive_late")
+    assert results.height == 2 and results["auc"].is_finite().all()  # measured over [BRANCH, STEPS]
+    prereg = read_json(root / "preregistration.json")
+    assert "positive_late" in prereg["added_later"] and "positive_late" not in prereg["variants"]
+    assert "positive_late" in set(summary["variant"])
