@@ -132,8 +132,9 @@ def probe_se(units: pl.DataFrame, head: Head, n_probe: int, start: int, end: int
     return float(se.max()), float(trapezoid_weights(steps) @ se)
 
 
-def model_metric(units: pl.DataFrame, metric: str) -> float:
-    rows = units.filter((pl.col("metric") == metric) & (pl.col("layer") < 0)).sort("step")
+def model_metric(units: pl.DataFrame, metric: str, at_step: int) -> float:
+    """A model-level metric (held-out loss, ...) at the last evaluation at or before ``at_step``."""
+    rows = units.filter((pl.col("metric") == metric) & (pl.col("layer") < 0) & (pl.col("step") <= at_step)).sort("step")
     return float(rows["value"][-1]) if rows.height else math.nan
 
 
@@ -154,8 +155,8 @@ def measure_run(run: Path, head: Head, cfg: ExperimentConfig, trunk: Path | None
             "time": time, "event": event, "restricted_time": min(time, float(end)),
             "score_at_fixed_step": float(at[-1]) if len(at) else math.nan, "final_score": float(values[-1]),
             "auc_max_heads": area(max_steps, max_values), "probe_se_max": se_max, "auc_probe_se": se_auc,
-            "heldout_loss": model_metric(units, "heldout_loss"),
-            "heldout_loss_novel": model_metric(units, "heldout_loss_novel"), "icl": model_metric(units, "icl")}
+            "heldout_loss": model_metric(units, "heldout_loss", end),
+            "heldout_loss_novel": model_metric(units, "heldout_loss_novel", end), "icl": model_metric(units, "icl", end)}
 
 
 def curve_table(run: Path, head: Head, cfg: ExperimentConfig, trunk: Path | None = None) -> pl.DataFrame:
