@@ -100,7 +100,7 @@ train:
   seeds: [0, 1]
   steps: 16
   jobs: 2
-  options: {{eval_every: 8, units: {{probes: [prefix_matching, icl, heldout_loss], n_random: 4, n_natural: 8}}}}
+  options: {{eval_every: 4, checkpoint_every: 8, units: {{probes: [prefix_matching, icl, heldout_loss], n_random: 4, n_natural: 8}}}}
 attribute:
   heads: L1H0
   threshold: 0.99     # tiny never gets there: attribution falls back to the last checkpoint
@@ -111,7 +111,8 @@ cluster: {{top_fraction: 0.3, k: 2, background: 20}}
 extract: {{validation: {{cluster_factor: 0, background_factor: 0, share_margin: 0}}}}
 synthesize: {{generators: ["@extract"], n: 40, allow_code_execution: true}}
 experiment:
-  threshold: 0.05
+  threshold: 0.05     # a legacy top-level key: lifted into endpoint
+  branch: {{step: 8}}
   variants:
     synthetic: {{variant: synthetic, ratio: 0.25, synthetic: "@synthesize"}}
 """

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from mda_augment.artifacts import is_complete, read_json
 from mda_augment.cli import app
 from mda_augment.stages import STAGES
+from mda_augment.training.rundir import list_checkpoints
 
 runner = CliRunner()
 
@@ -25,11 +26,19 @@ def test_every_stage_completes_into_a_folder_named_after_it(pipeline_run):
     assert "attributing the last checkpoint (step 16)" in result.output
 
 
-def test_baseline_arm_is_the_train_stage_runs(pipeline_run):
+def test_baseline_arm_is_the_experiments_trunk_and_the_arm_branches_from_it(pipeline_run):
     root, _, _ = pipeline_run
-    linked = root / "experiment" / "runs" / "baseline"
-    assert linked.is_symlink() and linked.resolve() == (root / "train").resolve()
-    assert is_complete(root / "train" / "tiny" / "seed0") and is_complete(root / "train" / "tiny" / "seed1")
+    runs = root / "experiment" / "runs"
+    assert not (runs / "baseline").is_symlink()
+    for seed in (0, 1):
+        trunk, arm = runs / "baseline" / "tiny" / f"seed{seed}", runs / "synthetic" / "tiny" / f"seed{seed}"
+        assert is_complete(trunk) and is_complete(arm)
+        trunk_m, arm_m = pl.read_parquet(trunk / "metrics.parquet"), pl.read_parquet(arm / "metrics.parquet")
+        assert trunk_m["step"].min() == 0 and arm_m["step"].min() == 8  # the arm logs from the branch on
+        # before the branch the arm *is* the trunk: its step-8 checkpoint is a copy of the trunk's
+        assert 8 in list_checkpoints(arm) and 8 in list_checkpoints(trunk)
+    prereg = read_json(root / "experiment" / "preregistration.json")
+    assert prereg["branch"] == {"step": 8} and prereg["endpoint"]["threshold"] == 0.05
 
 
 def test_synthetic_variant_trains_on_the_extracted_generators(pipeline_run):
@@ -46,7 +55,7 @@ def test_rerun_skips_every_complete_stage(pipeline_run):
     again = runner.invoke(app, ["run", str(recipe)])
     assert again.exit_code == 0, again.output
     assert again.output.count("complete, skipping") == 7  # corpus .. synthesize; experiment and report rebuild
-    assert "2 of 2 variant runs complete" in again.output
+    assert "4 of 4 runs complete" in again.output
 
 
 def test_run_one_stage_builds_only_it_and_what_it_needs(pipeline_run, tmp_path):

@@ -6,7 +6,8 @@ positions before ``from_pos`` are untouched (what the checkpoint already saw), a
 on the removed sequence ids are moved to the end of epoch 0, so a continuation that stops
 before the end of the epoch never sees them and every later sequence moves up. A
 *continuation* is a new run directory seeded with a copy of one checkpoint of the original run
-(weights, optimizer, RNG), which the trainer then resumes as if it had crashed there.
+(weights, optimizer, RNG; :func:`mda_augment.experiments.spawn.seed_checkpoint`, the same
+branching the experiment's arms use), which the trainer then resumes as if it had crashed there.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..artifacts import atomic_write_json, building, read_json
 from ..errors import ConfigError
-from ..training import rundir
+from ..experiments.spawn import seed_checkpoint
 from ..training.config import TrainConfig
 from ..training.loop import train
 
@@ -84,10 +85,5 @@ def continue_training(run: str | os.PathLike, step: int, corpus: str | os.PathLi
                           f"removal, the continuation needs {cfg.steps}; use fewer steps")
     if overwrite and out.exists():
         shutil.rmtree(out)
-    if not rundir.list_checkpoints(out):
-        src = rundir.checkpoint_dir(run, step)
-        if not (src / "_COMPLETE.json").is_file():
-            raise ConfigError(f"{run}: no complete checkpoint at step {step}; pick one of "
-                              f"{rundir.list_checkpoints(run)}")
-        shutil.copytree(src, rundir.checkpoint_dir(out, step))
+    seed_checkpoint(run, step, out)
     return train(cfg)

@@ -25,7 +25,8 @@ def mix_cmd(
 ) -> None:
     """Build one training-corpus variant at an equal token budget; records a manifest."""
     from ..config import validate
-    from ..experiments.mix import MixConfig, build_variant, manifest
+    from ..experiments.config import MixConfig
+    from ..experiments.mix import build_variant, manifest
 
     cfg = validate(MixConfig, {"variant": variant, "k_frac": k_frac, "ratio": ratio, "budget": budget,
                                "scores": scores, "synthetic": synthetic, "seed": seed}, "mix options")
@@ -38,9 +39,11 @@ def mix_cmd(
 @user_errors
 def experiment_cmd(
     recipe: Path = typer.Argument(..., help="recipe YAML with train and experiment sections"),
+    pilot: bool = typer.Option(False, "--pilot", help="train only the first power.seeds seeds and print "
+                               "the seeds the stated effect needs (pilot.md)"),
 ) -> None:
     """Run a recipe through its experiment stage (resumable) and print the paired summary."""
-    from ..experiments.config import SUMMARY_MD
+    from ..experiments.config import PILOT_MD, SUMMARY_MD
     from ..pipeline import run_recipe
     from ..recipe import load_recipe
 
@@ -49,5 +52,9 @@ def experiment_cmd(
         from ..errors import ConfigError
 
         raise ConfigError(f"{recipe}: no 'experiment' section; add one (see recipes/nano-experiment.yaml)")
+    if pilot:
+        parsed = parsed.model_copy(update={"experiment": parsed.experiment.model_copy(update={"pilot": True})})
     out = run_recipe(parsed, only=["experiment"])["experiment"]
     typer.echo((out / SUMMARY_MD).read_text())
+    if pilot:
+        typer.echo((out / PILOT_MD).read_text())

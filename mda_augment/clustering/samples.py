@@ -1,7 +1,7 @@
 """Adapter from attribution output to text: scored training sequences with their documents.
 
-Contract with attribution: a Parquet table with at least ``seq`` (int, training sequence id
-in the packed corpus) and ``score`` (float influence). Everything else (the text the model
+Contract with attribution: the scores table read by :func:`mda_augment.attribution.scores.read_scores`
+(``seq``, ``score``; re-exported here for the clustering callers). Everything else (the text the model
 saw, which documents and kinds it came from) is looked up in the packed corpus, so the
 scores file stays small and attribution need not know about documents.
 """
@@ -9,27 +9,14 @@ scores file stays small and attribution need not know about documents.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import polars as pl
 
+from ..attribution.scores import read_scores
 from ..corpus.packed import PackedCorpus
 from ..errors import DataError
 
-
-def read_scores(scores_parquet: str | os.PathLike) -> pl.DataFrame:
-    """Read and check the scores table: columns ``seq`` (int) and ``score`` (float)."""
-    path = Path(scores_parquet)
-    if not path.is_file():
-        raise DataError(f"{path}: no such scores file; run `mda-augment attribute` first (it writes scores.parquet)")
-    df = pl.read_parquet(path)
-    missing = {"seq", "score"} - set(df.columns)
-    if missing:
-        raise DataError(f"{path}: missing column(s) {sorted(missing)}; a scores table needs 'seq' and 'score'")
-    df = df.select(pl.col("seq").cast(pl.Int64), pl.col("score").cast(pl.Float64))
-    if df["seq"].is_duplicated().any():
-        raise DataError(f"{path}: column 'seq' has duplicate ids; score each sequence once")
-    return df
+__all__ = ["decode_sequences", "load_scored_samples", "read_scores"]
 
 
 def decode_sequences(packed: PackedCorpus, seqs: list[int]) -> list[str]:

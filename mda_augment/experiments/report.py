@@ -1,4 +1,4 @@
-"""The experiment's part of the HTML report: headline, compact table, every measure, plots."""
+"""The experiment's part of the HTML report: headline, compact table, per-seed values, plots."""
 
 from __future__ import annotations
 
@@ -8,40 +8,46 @@ from pathlib import Path
 import polars as pl
 
 from ..artifacts import read_json
-from ..report.html import fmt, images, signed_pct, table
+from ..report.html import fmt, images, table
 from ..stage import Section
-from .config import SETTINGS, SUMMARY
-from .runner import compact_table
+from .config import PRIMARY, RESULTS, SETTINGS, SUMMARY
+from .tables import compact_table, per_seed_table
 
 
-def _signed(row: dict, higher_is_better: bool = True) -> str:
-    return signed_pct(row.get("rel_change_pct"), row.get("diff_ci_low"), row.get("diff_ci_high"), higher_is_better)
+def _ci(row: dict, mid: str = "diff_mean", lo: str = "diff_ci_low", hi: str = "diff_ci_high", digits: int = 3) -> str:
+    return f"{fmt(row.get(mid), digits)} [{fmt(row.get(lo), digits)}, {fmt(row.get(hi), digits)}]"
 
 
-def headline(summary: pl.DataFrame, fixed_step: int | None) -> str:
-    """One sentence per non-baseline variant: score change, emergence shift, held-out loss cost."""
-    if summary.is_empty() or "diff_mean" not in summary.columns:
+def headline(summary: pl.DataFrame, horizon: tuple[int, int] | None) -> str:
+    """One sentence per comparison: the primary endpoint's change with its CI and Holm p, the
+    emergence-time shift and the held-out cost. Says plainly when a CI includes zero."""
+    if summary.is_empty() or "reference" not in summary.columns:
         return "no comparison with a baseline yet"
+    span = f" over steps {horizon[0]:,}-{horizon[1]:,}" if horizon else ""
     lines = []
-    others = summary.filter(pl.col("variant") != "baseline")
-    for (scale, variant), g in others.group_by(["scale", "variant"], maintain_order=True):
-        row = {r["measure"]: r for r in g.iter_rows(named=True)}
-        s, e, h = row.get("score_at_fixed_step"), row.get("emergence_step"), row.get("heldout_loss")
-        parts = [f"<b>{html.escape(variant)}</b> at <b>{html.escape(scale)}</b>:"]
-        if s:
-            parts.append(f"target-unit score at step {fixed_step} {_signed(s)}% vs baseline "
-                         f"(difference {fmt(s['diff_mean'], 3)}, 95% CI [{fmt(s['diff_ci_low'], 3)}, "
-                         f"{fmt(s['diff_ci_high'], 3)}], p={fmt(s['p_value'], 2)}, n={s['n']});")
-        if e:
-            capped = row.get("emergence_or_budget")
-            also = f" ({fmt(capped['diff_mean'])} counting unformed runs at the step budget)" if capped else ""
-            parts.append(f"emergence step {fmt(e['mean'])} (formed {e.get('formed', '?')}), "
-                         f"shift {fmt(e['diff_mean'])} steps{also};")
+    for (scale, variant, ref), g in summary.filter(pl.col("reference").is_not_null()).group_by(
+            ["scale", "variant", "reference"], maintain_order=True):
+        r = {row["measure"]: row for row in g.iter_rows(named=True)}
+        a, t = r.get(PRIMARY), r.get("restricted_time")
+        h = next((r[m] for m in ("heldout_loss_novel", "heldout_loss")
+                  if r.get(m) and r[m].get("rel_change_pct") is not None
+                  and r[m]["rel_change_pct"] == r[m]["rel_change_pct"]), None)  # the first measured one
+        if a is None:
+            continue
+        lo, hi = a.get("diff_ci_low"), a.get("diff_ci_high")
+        verdict = ("CI excludes zero" if lo is not None and hi is not None and (lo > 0 or hi < 0)
+                   else "CI includes zero: no detected effect at this n")
+        parts = [f"<b>{html.escape(variant)}</b> vs {html.escape(ref)} at <b>{html.escape(scale)}</b> "
+                 f"(n={a.get('n')}): target-head AUC{span} {_ci(a)} ({fmt(a.get('rel_change_pct'), 3)}%, "
+                 f"Fieller CI [{fmt(a.get('rel_ci_low'), 3)}, {fmt(a.get('rel_ci_high'), 3)}]%), "
+                 f"Holm p={fmt(a.get('p_holm'), 2)}, {verdict};"]
+        if t:
+            parts.append(f"restricted mean emergence time shift {_ci(t, digits=4)} steps;")
         if h:
-            parts.append(f"held-out loss {_signed(h, higher_is_better=False)}% (CI of difference "
-                         f"[{fmt(h['diff_ci_low'], 3)}, {fmt(h['diff_ci_high'], 3)}]).")
+            parts.append(f"{html.escape(h['measure'])} {fmt(h.get('rel_change_pct'), 3)}% "
+                         f"[{fmt(h.get('rel_ci_low'), 3)}, {fmt(h.get('rel_ci_high'), 3)}].")
         lines.append(" ".join(parts))
-    return "<br>".join(lines)
+    return "<br>".join(lines) or "no comparison with a baseline yet"
 
 
 def experiment_section(out: Path) -> Section | None:
@@ -49,10 +55,12 @@ def experiment_section(out: Path) -> Section | None:
         return None
     summary = pl.read_parquet(out / SUMMARY)
     cfg = read_json(out / SETTINGS) if (out / SETTINGS).is_file() else {}
-    fixed = cfg.get("fixed_step") or (cfg.get("steps", 0) // 2 or None)
-    compact = table(compact_table(summary, fixed)) if fixed else ""
-    every = table(summary, ["scale", "variant", "measure", "n", "mean", "ci_low", "ci_high", "formed", "diff_mean",
-                            "diff_ci_low", "diff_ci_high", "p_value", "rel_change_pct"])
-    body = (compact + images(sorted(out.glob("curves-*.png")) + sorted(out.glob("sweep-*.png")))
-            + "<h3>Every measure (mean and 95% CI over seeds; paired difference with the baseline)</h3>" + every)
-    return Section("Experiment (paired with the baseline, 95% CI)", body, headline=headline(summary, fixed))
+    start = (cfg.get("endpoint") or {}).get("start_step") or (cfg.get("branch") or {}).get("step", 0)
+    horizon = (int(start), int(cfg["steps"])) if "steps" in cfg else None
+    body = table(compact_table(summary))
+    if (out / RESULTS).is_file():
+        body += "<h3>Primary endpoint per seed</h3>" + table(per_seed_table(pl.read_parquet(out / RESULTS)))
+    plots = [p for pat in ("curves-*.png", "km-*.png", "effects-*.png") for p in sorted(out.glob(pat))]
+    every = table(summary.drop("per_seed", strict=False))
+    body += images(plots) + "<h3>Every measure (Holm within the primary and the secondary family)</h3>" + every
+    return Section("Experiment (paired by seed, 95% CI)", body, headline=headline(summary, horizon))

@@ -1,76 +1,92 @@
-"""The ``experiment`` stage: train every variant on the train stage's grid, pair with the baseline.
+"""The ``experiment`` stage: every arm on the train section's grid, paired by seed with a baseline.
 
-Layout under ``experiment/``: ``variants/<name>/`` (packed-corpus variants, see :mod:`.mix`),
-``runs/<name>/<scale>/seed<k>/``, ``results.parquet``, ``summary.parquet``/``summary.md`` and
-plots. ``runs/baseline`` links to the train stage's runs: the baseline arm is trained once.
+Layout under ``experiment/``: ``preregistration.json`` (the design, recorded before the first
+run), ``variants/<name>/`` (content and per-seed orders, see :mod:`.mix`),
+``runs/<name>/<scale>/seed<k>/``, ``results.parquet``, ``summary.{parquet,md}`` and plots.
+
+The baseline arm is trained here, not taken from the ``train`` stage: with per-seed orders and
+branching, seed ``s``'s baseline is cut from the experiment's own order plan (its blocks depend
+on the branch point and horizon) and is the trunk every other arm of ``s`` continues from. The
+``train`` stage's runs serve the attribution; the grid settings are shared.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ..stage import Section, Stage
-from .config import ExperimentStageConfig
+from .config import ExperimentConfig, ExperimentStageConfig
 
 
-def resolved(cfg: ExperimentStageConfig, train_dir: Path):
-    """The runner's config: this stage's arms on the train stage's recorded grid."""
+def resolved(cfg: ExperimentStageConfig, train_dir: Path) -> ExperimentConfig:
+    """The runner's config: this section's design on the train stage's recorded grid."""
     from ..training.stage import grid_of
-    from .mix import MixConfig
-    from .runner import ExperimentConfig
 
-    grid = grid_of(train_dir)
-    # Every option as recorded, except the per-process settings the grid runner chooses itself.
-    options = grid.options.model_dump(exclude={"threads", "progress"})
-    eval_every = options.pop("eval_every")
-    variants = {"baseline": MixConfig(), **cfg.variants}
-    return ExperimentConfig(variants=variants, scales=grid.scales, seeds=grid.seeds, steps=grid.steps,
-                            eval_every=eval_every, train=options, metric=cfg.metric, head=cfg.head,
-                            threshold=cfg.threshold, fixed_step=cfg.fixed_step, jobs=grid.jobs)
+    return cfg.resolve(grid_of(train_dir))
 
 
-def link_baseline(root: Path, train_dir: Path) -> None:
-    """``runs/baseline`` -> the train stage's runs (relative, so the run root can move)."""
+def drop_old_baseline_link(root: Path) -> None:
+    """Directories written before the experiment trained its own baseline linked ``runs/baseline``
+    to the train stage; that link would make the train runs pass for the trunks."""
     link = root / "runs" / "baseline"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    target = os.path.relpath(Path(train_dir).resolve(), link.parent.resolve())
-    if link.is_symlink() and os.readlink(link) == target:
-        return
-    if link.is_symlink() or link.exists():
+    if link.is_symlink():
         link.unlink()
-    link.symlink_to(target, target_is_directory=True)
+
+
+def require_store_coverage(exp: ExperimentConfig, cfg: ExperimentStageConfig) -> None:
+    """A synthetic arm whose generators cover too little of the attributed mass is refused."""
+    from ..motifs.coverage import require_coverage
+
+    for mix in exp.variants.values():
+        if mix.synthetic is not None:
+            require_coverage(mix.synthetic, cfg.min_coverage, cfg.allow_low_coverage)
 
 
 class ExperimentStage(Stage):
-    """Variants x the baseline grid, measured and compared (paired by seed)."""
+    """Arms x the grid's seeds: trunks, branched arms, pre-registered endpoint, paired statistics."""
 
     name = "experiment"
     Config = ExperimentStageConfig
     needs = ("train", "pack")
-    summary = "variants/, runs/<variant>/<scale>/seed<k>/, results.parquet, summary.{parquet,md}, curves"
+    summary = ("preregistration.json, variants/, runs/<variant>/<scale>/seed<k>/, results.parquet, "
+               "summary.{parquet,md}, curves, Kaplan-Meier, effects")
+
+    def check(self, cfg: ExperimentStageConfig, recipe: Any) -> None:
+        grid = getattr(recipe, "train", None)
+        if grid is not None:
+            cfg.resolve(grid)  # the design must fit the grid (branch below steps, window inside, ...)
 
     def complete(self, out: Path, cfg: ExperimentStageConfig | None = None) -> bool:
         return False  # always rebuilt: complete runs are skipped run by run, the summary is cheap
 
     def build(self, inputs: Mapping[str, Path], out: Path, cfg: ExperimentStageConfig, *,
               overwrite: bool = False) -> Path:
+        from ..artifacts import is_complete
         from ..console import say
-        from ..training.grid import train_runs
+        from ..training.stage import grid_of
+        from .design import run_pilot
         from .mix import build_variant
-        from .runner import train_configs, write_summary
+        from .runner import run_experiment, train_configs
 
-        exp = resolved(cfg, inputs["train"])
+        grid = grid_of(inputs["train"])
+        exp = cfg.resolve(grid)
+        require_store_coverage(exp, cfg)
         out.mkdir(parents=True, exist_ok=True)
-        link_baseline(out, inputs["train"])
-        dirs = {name: build_variant(inputs["pack"], out / "variants" / name, mix, overwrite=overwrite)
-                for name, mix in exp.variants.items() if name != "baseline"}
-        jobs = train_configs(exp, out, dirs)
-        say(f"experiment: {sum(1 for j in jobs if (Path(j['out']) / '_COMPLETE.json').is_file())} of "
-            f"{len(jobs)} variant runs complete")
-        train_runs(jobs, exp.jobs, "experiment", root=out / "runs")
-        write_summary(exp, out)
+        drop_old_baseline_link(out)
+        for name, mix in exp.variants.items():
+            build_variant(inputs["pack"], out / "variants" / name, mix, overwrite=overwrite)
+        if not exp.sequential.enabled:
+            specs = train_configs(exp, out, {n: out / "variants" / n for n in exp.variants})
+            say(f"experiment: {sum(is_complete(s.out) for s in specs)} of {len(specs)} runs complete "
+                f"(trunks: baseline; arms branch at step {exp.branch.step})")
+        options = {k: v for k, v in grid.backend_options().items() if k != "backend"}
+        options = options if exp.backend == "ray" else None
+        if cfg.pilot:
+            run_pilot(exp, inputs["pack"], out, options)
+        else:
+            run_experiment(exp, inputs["pack"], out, options)
         return out
 
     def report_section(self, out: Path) -> Section | None:

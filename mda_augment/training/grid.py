@@ -67,14 +67,19 @@ def write_worker(out: Path, backend: str, **extra: object) -> None:
 def train_one(cfg_dict: dict, backend: str = "local", **worker: object) -> str:
     """Worker entry (a fresh process or a Ray task): train or resume one run.
 
+    A job with ``branch = {"trunk": run_dir, "step": B}`` starts from the trunk's checkpoint B
+    (waiting while the trunk trains; see :mod:`.branch`).
+
     Errors come back as MdaError: the user's own as they are, anything else as RunFailed.
     ``worker`` is recorded in the run's ``worker.json`` beside this process's pid and host.
     """
+    from .branch import start_branch
     from .config import TrainConfig
     from .loop import train
 
     out = Path(cfg_dict["out"])
     try:
+        cfg_dict = start_branch(cfg_dict)  # an experiment's arm: copy its trunk's checkpoint first
         cfg = validate(TrainConfig, cfg_dict, f"run {out}")
         write_worker(out, backend, **worker)
         return str(train(cfg))

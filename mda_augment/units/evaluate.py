@@ -19,10 +19,10 @@ from ..corpus.packed import PackedCorpus
 from ..errors import DataError
 from . import scores
 from .config import UnitsConfig
-from .probes import SOURCES, SourceOutputs, get_probes, probe_token_pool, repeated_random
+from .pool import POOL_SEQUENCES, probe_token_pool, repeated_random
+from .probes import SOURCES, SourceOutputs, get_probes
 
 MAX_HALF = 64  # repeated block length cap (FACTS: 2 x 64 random tokens)
-POOL_SEQUENCES = 2000  # training sequences used to rank token frequencies
 
 
 @contextlib.contextmanager
@@ -48,7 +48,10 @@ class UnitEvaluator:
         self.vocab = corpus.vocab_size
         seq_len = corpus.seq_len
         self.half = min(MAX_HALF, (seq_len - 1) // 2)
-        pool = probe_token_pool(corpus.tokens[:POOL_SEQUENCES], corpus.eos_id, corpus.vocab_size)
+        # A mixture variant appends its synthetic sequences after the base ones; ranking token
+        # frequencies on base sequences only keeps the probe set identical across the arms.
+        n_base = min(POOL_SEQUENCES, corpus.meta.get("base_sequences", corpus.n_sequences))
+        pool = probe_token_pool(corpus.tokens[:n_base], corpus.eos_id, corpus.vocab_size)
         self.inputs: dict[str, np.ndarray] = {
             "repeated_random": repeated_random(pool, cfg.n_random, self.half, corpus.eos_id, cfg.seed),
             "weights": np.random.default_rng(cfg.seed).choice(pool, size=min(512, len(pool)),

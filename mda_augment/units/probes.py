@@ -17,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from transformers import GPTNeoXForCausalLM
 
 from ..errors import ConfigError
 from . import scores
-from .pool import probe_token_pool  # noqa: F401 - moved to a torch-free module; re-exported
+from .pool import probe_token_pool, repeated_random
+
+__all__ = ["PROBES", "SOURCES", "Probe", "SourceOutputs", "get_probes", "head_logits", "ov_logits",
+           "probe_token_pool", "register_probe", "repeated_random"]
 
 Rows = list[tuple[int, int, float]]
 
@@ -77,6 +79,17 @@ def per_head(values_by_layer: list[torch.Tensor]) -> Rows:
 @register_probe("prefix_matching", "repeated_random")
 def _prefix_matching(model, out: SourceOutputs, info: dict) -> Rows:
     return per_head([scores.prefix_matching(a, out.half) for a in out.attentions])
+
+
+@register_probe("prefix_matching_sq", "repeated_random")
+def _prefix_matching_sq(model, out: SourceOutputs, info: dict) -> Rows:
+    """Mean over probe sequences of the squared per-sequence prefix-matching score.
+
+    With ``prefix_matching`` (the mean m) and n sequences, the probe's standard error is
+    ``sqrt((sq - m^2) / (n - 1))``: how far the score would move with another probe draw.
+    Recorded as a mean so it combines over batches like every other probe.
+    """
+    return per_head([(scores.prefix_matching_per_sequence(a, out.half) ** 2).mean(dim=0) for a in out.attentions])
 
 
 @register_probe("induction_tl", "repeated_random")
@@ -175,11 +188,3 @@ def head_logits(model: GPTNeoXForCausalLM, layer: int, resid: torch.Tensor, voca
     o = torch.einsum("hnk,dhk->hnd", v, w_o)  # (heads, n, d)
     o = (o - o.mean(dim=-1, keepdim=True)) * model.gpt_neox.final_layer_norm.weight
     return o @ model.lm_head.weight[:vocab].T  # (heads, n, vocab)
-
-
-def repeated_random(pool: np.ndarray, n: int, half: int, eos_id: int, seed: int) -> np.ndarray:
-    """(n, 1 + 2*half) sequences ``[eos] + R + R`` with R drawn from ``pool`` without repeats."""
-    rng = np.random.default_rng(seed)
-    replace = len(pool) < half
-    rows = [rng.choice(pool, size=half, replace=replace) for _ in range(n)]
-    return np.stack([np.concatenate([[eos_id], r, r]) for r in rows]).astype(np.int64)

@@ -24,10 +24,20 @@ def prefix_matching(attn: torch.Tensor, half: int, offset: int = 1) -> torch.Ten
     Returns:
         (heads,) mean attention on the induction target over the second copy.
     """
+    return prefix_matching_per_sequence(attn, half, offset).mean(dim=0)
+
+
+def prefix_matching_per_sequence(attn: torch.Tensor, half: int, offset: int = 1) -> torch.Tensor:
+    """:func:`prefix_matching` of each probe sequence separately: (batch, heads).
+
+    The spread of these values over the probe set is the probe's own sampling error (the
+    ``prefix_matching_sq`` probe records their mean square so that the standard error of the
+    mean can be computed afterwards from batch-additive sums).
+    """
     queries = torch.arange(offset + half, offset + 2 * half, device=attn.device)
     keys = queries - half + 1
     picked = attn[:, :, queries, keys]  # (batch, heads, half)
-    return picked.mean(dim=(0, 2))
+    return picked.mean(dim=2)
 
 
 def previous_token(attn: torch.Tensor) -> torch.Tensor:

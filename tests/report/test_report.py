@@ -20,7 +20,7 @@ def test_every_stage_of_the_run_has_a_section_with_content(pipeline_run):
     found = {s.title: s.html for s in sections(root)}
     for title in ("Corpus", "Packed corpus", "Baseline runs", "Attribution (influence on the target head)",
                   "Clusters of high-influence samples", "Generators extracted per cluster", "Synthetic documents",
-                  "Experiment (paired with the baseline, 95% CI)", "Recipe (resolved)"):
+                  "Experiment (paired by seed, 95% CI)", "Recipe (resolved)"):
         assert title in found, title
         assert "could not be rendered" not in found[title], found[title][:300]
         assert len(re.sub(r"<[^>]+>", "", found[title]).strip()) > 40, title
@@ -62,7 +62,7 @@ def test_report_renders_in_headless_chromium(pipeline_run, tmp_path):
     pixels = mpimg.imread(shot)[..., :3]  # (height, width, rgb) in [0, 1]
     assert pixels.shape[0] >= 1000
     assert (pixels.mean(axis=2) < 0.9).mean() > 0.02  # text, tables and plots are drawn, not a blank page
-    assert ((pixels[..., 2] > 0.6) & (pixels[..., 0] < 0.4)).mean() > 0.0005  # the headline border, plot lines
+    assert ((pixels[..., 2] > 0.6) & (pixels[..., 0] < 0.4)).mean() > 0.0001  # the headline's blue border (~400 px), plot lines
 
 
 def test_report_verb_writes_the_page_and_refuses_a_missing_root(pipeline_run, tmp_path):

@@ -99,3 +99,23 @@ def test_heads_report_on_a_units_table(tmp_path: Path) -> None:
     assert best["emergence_step"] == 60 and best["threshold"] == 0.3
     assert "L1H1=0.800" in report.text and "icl: first 0.000 -> last -0.450" in report.text
     assert all(p.is_file() and p.stat().st_size > 1000 for p in report.plots)
+
+
+def test_prefix_matching_sq_gives_the_probe_standard_error_of_the_per_sequence_scores(packed_corpus: Path) -> None:
+    """Batches of 3 over 7 probe sequences: the batch-weighted mean square must equal the mean
+    square of the per-sequence scores computed in one pass, so SE = sqrt((sq - m^2) / (n - 1))."""
+    corpus = PackedCorpus(packed_corpus)
+    cfg = UnitsConfig(probes=["prefix_matching", "prefix_matching_sq"], n_random=7)
+    evaluator = UnitEvaluator(corpus, cfg, batch_size=3)
+    torch.manual_seed(1)
+    model = build_model(get_preset("tiny"), corpus.vocab_size, corpus.seq_len).eval()
+    rows = pl.DataFrame(evaluator.evaluate(model, step=0)).filter((pl.col("layer") == 1) & (pl.col("head") == 0))
+    mean, sq = (rows.filter(pl.col("metric") == m)["value"][0] for m in ("prefix_matching", "prefix_matching_sq"))
+    model.set_attn_implementation("eager")
+    with torch.no_grad():
+        attn = model(torch.from_numpy(evaluator.inputs["repeated_random"]), output_attentions=True).attentions[1]
+    per_seq = scores.prefix_matching_per_sequence(attn.float(), evaluator.half)[:, 0].numpy()  # (7,)
+    assert mean == pytest.approx(per_seq.mean(), rel=1e-5)
+    assert sq == pytest.approx((per_seq**2).mean(), rel=1e-5)
+    # the same SE (up to float32 cancellation in sq - m^2 on an untrained model's near-equal scores)
+    assert np.sqrt((sq - mean**2) / 6) == pytest.approx(per_seq.std(ddof=1) / np.sqrt(7), rel=0.02)
