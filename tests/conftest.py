@@ -113,6 +113,7 @@ synthesize: {{generators: ["@extract"], n: 40, allow_code_execution: true}}
 experiment:
   threshold: 0.05     # a legacy top-level key: lifted into endpoint
   branch: {{step: 8}}
+  power: {{seeds: 2}}
   variants:
     synthetic: {{variant: synthetic, ratio: 0.25, synthetic: "@synthesize"}}
 """

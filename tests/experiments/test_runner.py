@@ -168,3 +168,20 @@ def test_an_arm_acting_later_branches_later_and_its_curve_starts_at_the_horizon(
     prereg = read_json(root / "preregistration.json")
     assert "positive_late" in prereg["added_later"] and "positive_late" not in prereg["variants"]
     assert "positive_late" in set(summary["variant"])
+
+
+def test_ray_backend_branches_arms_in_ray_tasks_and_matches_inline(experiment, packed_corpus, tmp_path):
+    """A real local Ray (2 CPUs): the trunk and an arm that waits in its task for the trunk's
+    branch checkpoint; the curves equal the inline run's (same code, one thread, same order)."""
+    pytest.importorskip("ray")
+    cfg, inline_root, _, _ = experiment
+    small = ExperimentConfig(**{**cfg.model_dump(), "seeds": [0], "backend": "ray", "jobs": 2,
+                                "variants": {k: v for k, v in cfg.model_dump()["variants"].items()
+                                             if k in ("baseline", "positive")}, "stats": {"bootstrap": 0}})
+    root = tmp_path / "ray"
+    run_experiment(small, packed_corpus, root)
+    for variant in ("baseline", "positive"):
+        run = run_dir(root, variant, "tiny", 0)
+        assert read_json(run / "worker.json")["backend"] == "ray"
+        assert np.allclose(_units(run)["value"].to_numpy(),
+                           _units(run_dir(inline_root, variant, "tiny", 0))["value"].to_numpy(), atol=1e-6)
