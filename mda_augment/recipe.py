@@ -30,8 +30,6 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a folder name: no path separat
 # Keys of recipes written before the Stage protocol, and what replaced them.
 RENAMED = {"attribution": "attribute", "synthetic": "synthesize", "motifs": "extract", "clusters": "cluster",
            "packed": "pack"}
-MOVED_TO_TRAIN = {"scales": "train.scales", "seeds": "train.seeds", "steps": "train.steps",
-                  "jobs": "train.jobs", "eval_every": "train.options.eval_every", "train": "train.options"}
 OLD_REFS = {"@attribution": "@attribute", "@synthetic": "@synthesize", "@motifs": "@extract"}
 
 
@@ -51,12 +49,6 @@ class RecipeBase(StrictModel):
             if old in data:
                 raise ValueError(f"'{old}' is now '{new}' (a stage's recipe key, output folder and name are one word); "
                                  f"rename the section")
-        exp = data.get("experiment")
-        if isinstance(exp, dict):
-            for key, where in MOVED_TO_TRAIN.items():
-                if key in exp:
-                    raise ValueError(f"experiment.{key} moved to {where} (the baseline grid is the train stage; "
-                                     "see recipes/quickstart.yaml)")
         return data
 
     @property
