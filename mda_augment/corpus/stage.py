@@ -9,7 +9,8 @@ from ..artifacts import read_json
 from ..errors import ConfigError
 from ..stage import Section, Stage
 from .config import CorpusConfig, check_input_path
-from .packing import META, PackConfig
+from .layout import META
+from .packing import PackConfig
 from .store import COMPOSITION, SKIPPED
 
 

@@ -152,7 +152,7 @@ def content_sha256(directory: str | os.PathLike) -> str:
 def recorded_content_sha256(directory: str | os.PathLike) -> str:
     """The store's ``content_sha256`` from composition.json (recomputed for stores built
     before it was recorded)."""
-    comp = Path(directory) / "composition.json"
+    comp = Path(directory) / COMPOSITION
     if comp.is_file():
         recorded = json.loads(comp.read_text(encoding="utf-8")).get("content_sha256")
         if recorded:
