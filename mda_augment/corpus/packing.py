@@ -29,34 +29,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import tokenizers
-from pydantic import Field, field_validator
 from tqdm import tqdm
 
 from ..artifacts import atomic_write_json, building
-from ..config import StrictModel
 from ..errors import ConfigError
+from .config import PackConfig  # defined in the light config module; re-exported here
 from .fingerprint import packed_fingerprint
 from .layout import HELDOUT, HELDOUT_INDEX, INDEX, META, ORDER, TOKENIZER, TOKENS
 from .store import read_table, recorded_content_sha256
 from .tokenizers import Tok, get_tokenizer
-
-
-class PackConfig(StrictModel):
-    """How to tokenize and pack a document store."""
-
-    tokenizer: str = Field("bpe-512", description="'pythia', 'hf:REPO[@REV]' or 'bpe-N'")
-    seq_len: int = Field(128, ge=8, le=65536, description="tokens per training sequence (8..65536)")
-    seed: int = Field(0, description="seeds document shuffling and the sequence order")
-    heldout_fraction: float = Field(0.02, ge=0.0, lt=0.5, description="share of documents held out")
-    batch_docs: int = Field(512, ge=1, description="documents per tokenizer call")
-    bpe_training_mb: float = Field(20.0, gt=0, description="text used to train a bpe-N tokenizer")
-
-    @field_validator("tokenizer")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        if not (v == "pythia" or v.startswith("hf:") or v.startswith("bpe-")):
-            raise ValueError("use 'pythia', 'hf:REPO[@REV]' or 'bpe-N'")
-        return v
 
 
 def is_heldout(doc_id: str, fraction: float) -> bool:

@@ -8,9 +8,8 @@ from pathlib import Path
 from ..artifacts import read_json
 from ..errors import ConfigError
 from ..stage import Section, Stage
-from .config import CorpusConfig, check_input_path
+from .config import CorpusConfig, PackConfig, check_input_path
 from .layout import META
-from .packing import PackConfig
 from .store import COMPOSITION, SKIPPED
 
 
