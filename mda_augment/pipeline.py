@@ -17,6 +17,7 @@ from pathlib import Path
 from .artifacts import atomic_write_json
 from .console import say
 from .recipe import RecipeBase, refs_in, resolve_refs
+from .report.stage import RECIPE
 from .stages import STAGES
 
 
@@ -28,7 +29,7 @@ def run_recipe(recipe: RecipeBase, overwrite: bool = False, only: list[str] | No
     """
     root = recipe.root
     root.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(root / "recipe.json", recipe.model_dump(mode="json"))
+    atomic_write_json(root / RECIPE, recipe.model_dump(mode="json"))
     wanted = set(recipe.present()) if not only else _with_needs(recipe, only)
     outputs: dict[str, Path] = {}
     references: dict[str, Path | list[Path]] = {}

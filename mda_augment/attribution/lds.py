@@ -33,12 +33,13 @@ import polars as pl
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from ..artifacts import atomic_write_json, building, read_json
+from ..artifacts import CONFIG_NAME, atomic_write_json, building, read_json
+from ..corpus.layout import META, ORDER, TOKEN_FILES, TOKENIZER
 from ..corpus.packed import PackedCorpus
 from ..errors import ConfigError
 from .window import WINDOW_SCHEMA, PackedOrder
 
-LINKED = ("tokens.bin", "index.parquet", "heldout.bin", "heldout_index.parquet", "tokenizer")
+LINKED = (*TOKEN_FILES, TOKENIZER)
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ def subset_corpus(src: str | os.PathLike, out: str | os.PathLike, design: Design
                 if (base.dir / name).exists():
                     os.symlink(base.dir / name, tmp / name)
             head = base.order(0, design.start * design.batch)
-            np.save(tmp / "order.npy", np.concatenate([head, design.consumed(j)]).astype(np.int64))
-            atomic_write_json(tmp / "meta.json", {**base.meta, "derived_from": str(base.dir)})
+            np.save(tmp / ORDER, np.concatenate([head, design.consumed(j)]).astype(np.int64))
+            atomic_write_json(tmp / META, {**base.meta, "derived_from": str(base.dir)})
     return Path(out)
 
 
@@ -156,7 +157,7 @@ def resumed_trainer(run: str | os.PathLike, start: int, corpus: str | os.PathLik
     from ..training.loop import Trainer
 
     torch.set_num_threads(threads)
-    record = read_json(Path(run) / "config.json")
+    record = read_json(Path(run) / CONFIG_NAME)
     fields = {k: v for k, v in record.items() if k in TrainConfig.model_fields}
     fields.update({"corpus": str(corpus), "out": str(out), "progress": False, "threads": threads,
                    "units": {**record.get("units", {}), "probes": ["prefix_matching"]}})
@@ -209,7 +210,7 @@ def shadow_run(run: str | os.PathLike, out: str | os.PathLike, step: int, thread
     from ..training import rundir
 
     run, out = Path(run), Path(out)
-    record = read_json(run / "config.json")
+    record = read_json(run / CONFIG_NAME)
     with building(out, config=record) as tmp:
         if tmp is not None:
             for s in rundir.list_checkpoints(run):

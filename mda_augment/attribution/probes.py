@@ -6,7 +6,8 @@ one value per sequence, oriented so that **higher means more of the mechanism**.
 kronfluence measurement is minus their sum (see :mod:`task`), so a positive influence score
 means "training on this sequence raises the probe".
 
-Register a new probe with ``@register_attribution_probe("name_v1", needs_attention=...)``.
+Register a new probe with ``@register_attribution_probe("name_v1", needs_attention=...)`` (a
+:class:`~mda_augment.registry.Registry`: a name registered twice raises).
 Attention probes need eager attention (sdpa returns no probabilities) and reach only the
 heads' Q and K (and earlier layers): the pipeline drops tracked modules they cannot reach.
 """
@@ -20,6 +21,7 @@ import torch
 from transformers import GPTNeoXForCausalLM
 
 from ..errors import ConfigError
+from ..registry import Registry
 from .heads import HeadRef
 
 ProbeFn = Callable[[GPTNeoXForCausalLM, torch.Tensor, list[HeadRef], int], torch.Tensor]
@@ -35,23 +37,25 @@ class AttributionProbe:
     doc: str = ""
 
 
-ATTRIBUTION_PROBES: dict[str, AttributionProbe] = {}
+ATTRIBUTION_PROBES: Registry[AttributionProbe] = Registry("attribution probe")
 
 
 def register_attribution_probe(name: str, needs_attention: bool = False) -> Callable[[ProbeFn], ProbeFn]:
     """Decorator: add ``fn`` to the registry under the stable name ``name``."""
 
     def wrap(fn: ProbeFn) -> ProbeFn:
-        ATTRIBUTION_PROBES[name] = AttributionProbe(name, needs_attention, fn, (fn.__doc__ or "").strip())
+        ATTRIBUTION_PROBES.add(name, AttributionProbe(name, needs_attention, fn, (fn.__doc__ or "").strip()))
         return fn
 
     return wrap
 
 
 def get_attribution_probe(name: str) -> AttributionProbe:
-    if name not in ATTRIBUTION_PROBES:
-        raise ConfigError(f"probe: {name!r} unknown; use one of {', '.join(ATTRIBUTION_PROBES)}")
-    return ATTRIBUTION_PROBES[name]
+    """The probe ``name`` (``attribute.options.probe``); unknown: one line naming the field."""
+    try:
+        return ATTRIBUTION_PROBES[name]
+    except ConfigError as e:
+        raise ConfigError(f"probe: {e}") from None
 
 
 def at_least_fp32(x: torch.Tensor) -> torch.Tensor:

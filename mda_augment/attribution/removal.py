@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artifacts import atomic_write_json, building, read_json
+from ..artifacts import CONFIG_NAME, atomic_write_json, building, read_json
+from ..corpus.layout import META, ORDER, TOKEN_FILES, TOKENIZER
 from ..errors import ConfigError
 from ..experiments.spawn import seed_checkpoint
 from ..training.config import TrainConfig
 from ..training.loop import train
 
-SHARED = ("tokens.bin", "index.parquet", "heldout.bin", "heldout_index.parquet", "tokenizer")
+SHARED = (*TOKEN_FILES, TOKENIZER)
 
 
 def reordered_corpus(src: str | os.PathLike, out: str | os.PathLike, remove: np.ndarray, from_pos: int,
@@ -50,16 +51,16 @@ def reordered_corpus(src: str | os.PathLike, out: str | os.PathLike, remove: np.
         for name in SHARED:
             if (src / name).exists():
                 os.symlink(src / name, tmp / name)
-        order = np.load(src / "order.npy")
+        order = np.load(src / ORDER)
         head, tail = order[:from_pos], order[from_pos:]
         if shuffle_seed is not None:
             tail = tail[np.random.default_rng([shuffle_seed, 7]).permutation(len(tail))]
         gone = np.isin(tail, remove)
-        np.save(tmp / "order.npy", np.concatenate([head, tail[~gone], tail[gone]]))
+        np.save(tmp / ORDER, np.concatenate([head, tail[~gone], tail[gone]]))
         np.save(tmp / "removed.npy", remove)
-        meta = read_json(src / "meta.json")
+        meta = read_json(src / META)
         meta.update({"derived_from": str(src), "clean_positions": int(from_pos + (~gone).sum())})
-        atomic_write_json(tmp / "meta.json", meta)
+        atomic_write_json(tmp / META, meta)
     return out
 
 
@@ -72,13 +73,13 @@ def continue_training(run: str | os.PathLike, step: int, corpus: str | os.PathLi
     learning-rate schedule is the same.
     """
     run, out = Path(run), Path(out)
-    record = read_json(run / "config.json")
+    record = read_json(run / CONFIG_NAME)
     fields = {k: v for k, v in record.items() if k in TrainConfig.model_fields}
     fields.update({"corpus": str(corpus), "out": str(out), "progress": False})
     if steps is not None:
         fields["steps"] = steps
     cfg = TrainConfig(**fields)
-    meta = read_json(Path(corpus) / "meta.json")
+    meta = read_json(Path(corpus) / META)
     clean = meta.get("clean_positions")
     if clean is not None and cfg.steps * cfg.global_batch > clean:
         raise ConfigError(f"{corpus}: only {clean // cfg.global_batch} steps of data remain after "

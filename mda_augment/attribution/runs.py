@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..artifacts import read_json
+from ..artifacts import CONFIG_NAME, read_json
 from ..errors import ArtifactError, ConfigError
 from ..training import rundir
 from ..units.report import emergence_step
@@ -88,7 +88,7 @@ def attribute_run(run: str | os.PathLike, out: str | os.PathLike, *, heads: str 
         **options: further :class:`AttributionConfig` fields (probe, mode, start_step, sample...).
     """
     run = Path(run)
-    if not (run / "config.json").is_file():
+    if not (run / CONFIG_NAME).is_file():
         raise ArtifactError(f"{run}: not a run directory (no config.json); train first")
     targets = resolve_heads(run, heads)
     emerged = emergence(run, targets, threshold) if (run / rundir.UNITS).is_file() else None
@@ -100,7 +100,7 @@ def attribute_run(run: str | os.PathLike, out: str | os.PathLike, *, heads: str 
     if step not in rundir.list_checkpoints(run):
         raise ArtifactError(f"{run}: no checkpoint at step {step}; available "
                             f"{rundir.list_checkpoints(run)}")
-    record = read_json(run / "config.json")
+    record = read_json(run / CONFIG_NAME)
     cfg = AttributionConfig(heads=[str(h) for h in targets], step=step,
                             end_step=end_step if end_step is not None else step, **options)
     order = PackedOrder(record["corpus"], record["global_batch"])

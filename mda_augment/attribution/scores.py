@@ -14,8 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import DataError
+from .config import SCORES
 
-SCORES_FILE = "scores.parquet"
+SCORES_FILE = SCORES  # the name this module has always exported
 
 
 def read_scores(scores_parquet: str | os.PathLike) -> pl.DataFrame:

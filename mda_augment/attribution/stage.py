@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..artifacts import read_json
+from ..artifacts import CONFIG_NAME, read_json
 from ..stage import Section, Stage
 from .config import EXTREMES, LORENZ, LORENZ_PNG, SCORES, AttributeStageConfig
 
@@ -68,7 +68,7 @@ class AttributeStage(Stage):
         from ..report.html import images, kv_table, table
 
         lorenz = read_json(out / LORENZ)
-        config = read_json(out / "config.json")
+        config = read_json(out / CONFIG_NAME)
         att = config.get("attribution", {})
         facts = {"run": config.get("run"), "heads": att.get("heads"), "probe": att.get("probe"),
                  "mode": att.get("mode"), "checkpoint step": att.get("step"),

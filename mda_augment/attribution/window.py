@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
+from ..artifacts import MARKER
 from ..corpus.packed import PackedCorpus
 from ..errors import ConfigError, DataError
 from ..units.probes import probe_token_pool, repeated_random
@@ -76,7 +77,7 @@ class PackedOrder:
     def _sources(self) -> pl.DataFrame:
         """doc_id -> source from the document store the corpus was packed from (if present)."""
         store = self.corpus.meta.get("documents")
-        if store and (Path(store) / "_COMPLETE.json").is_file():
+        if store and (Path(store) / MARKER).is_file():
             from ..corpus.store import read_table
 
             table = pl.from_arrow(read_table(store, columns=["id", "source"]))

@@ -27,6 +27,7 @@ def cluster_cmd(
 ) -> None:
     """Cluster the top-scored training sequences by structure; report mass and over-representation."""
     from ..clustering import ClusterConfig, build_clusters, load_clusters
+    from ..clustering.config import CLUSTERS_MD
     from ..config import validate
 
     cfg = validate(ClusterConfig, {"top_k": top_k, "top_fraction": top_fraction, "min_score": min_score,
@@ -37,4 +38,4 @@ def cluster_cmd(
                f"{summary['selected_mass_share']:.1%} of influence mass, {len(clusters)} clusters:")
     for c in clusters:
         typer.echo(f"  {c['id']}: {c['label']:<40} size {c['size']:>5}  mass {c['influence_mass_share']:.1%}")
-    typer.echo(f"report: {out / 'clusters.md'}")
+    typer.echo(f"report: {out / CLUSTERS_MD}")

@@ -1,6 +1,6 @@
 """Cluster the high-influence samples and compare each cluster with the whole corpus.
 
-Artifact layout (a directory, built atomically)::
+Artifact layout (a directory, built atomically; the names are constants in :mod:`.config`)::
 
     clusters.json        one entry per cluster: label, size, influence-mass share, mean score,
                          detector profile (share of members each detector fires on, mean
@@ -31,14 +31,13 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from pydantic import Field, model_validator
 
 from ..artifacts import atomic_write_json, building, read_json, require_complete
-from ..config import StrictModel
 from ..corpus.packed import PackedCorpus
 from ..errors import DataError
 from ..structure.detectors import REGISTRY
 from ..structure.model_tokens import ModelView
+from .config import BACKGROUND, CLUSTERS, CLUSTERS_MD, MASS_PNG, SAMPLES, SUMMARY, ClusterConfig
 from .features import FEATURES, feature_matrix, profiles
 from .kmeans import choose_k, kmeans
 from .model_stats import background_seqs, seq_model_stats
@@ -52,30 +51,6 @@ STRUCTURE_WORDS = {"markup": "xml/html-heavy", "latex": "latex", "uuid": "uuids"
                    "table": "tables", "prose": "prose"}
 
 
-class ClusterConfig(StrictModel):
-    """Which samples to cluster and how. Set one of ``top_k``, ``top_fraction``, ``min_score``."""
-
-    top_k: int | None = Field(None, ge=2, description="cluster the k highest-scoring sequences")
-    top_fraction: float | None = Field(None, gt=0, le=1, description="or this share of the scored ones")
-    min_score: float | None = Field(None, description="or every sequence scoring at least this")
-    k: int | None = Field(None, ge=1, description="number of clusters; None picks by silhouette")
-    k_max: int = Field(8, ge=2, description="largest k tried when k is None")
-    seed: int = 0
-    context: int = Field(256, ge=2, description="window (word tokens) for the induction share")
-    ngram_dim: int = Field(256, ge=0, description="hashed character 3-gram features (0: none)")
-    ngram_weight: float = Field(0.5, ge=0, description="weight of the n-gram block vs the profile")
-    background: int = Field(500, ge=10, description="random training sequences profiled as baseline")
-    exemplars: int = Field(5, ge=1, description="highest-scoring members kept per cluster")
-    exemplar_chars: int = Field(1500, ge=100, description="characters kept per exemplar")
-
-    @model_validator(mode="after")
-    def _one_selection(self) -> ClusterConfig:
-        chosen = [v is not None for v in (self.top_k, self.top_fraction, self.min_score)]
-        if sum(chosen) > 1:
-            raise ValueError("set at most one of top_k, top_fraction, min_score")
-        if not any(chosen):
-            self.top_fraction = 0.1  # the paper's top 10%
-        return self
 
 
 def select(scores: pl.DataFrame, cfg: ClusterConfig) -> pl.DataFrame:
@@ -232,19 +207,19 @@ def _summary(scores: pl.DataFrame, samples: pl.DataFrame, clusters: list[dict], 
 
 
 def _write(tmp: Path, samples: pl.DataFrame, clusters: list[dict], base: dict, summary: dict) -> None:
-    samples.write_parquet(tmp / "samples.parquet")
-    atomic_write_json(tmp / "clusters.json", clusters)
-    atomic_write_json(tmp / "background.json", base)
-    atomic_write_json(tmp / "summary.json", summary)
-    plot_mass(clusters, tmp / "influence_mass.png")
-    write_markdown(clusters, base, summary, tmp / "clusters.md")
+    samples.write_parquet(tmp / SAMPLES)
+    atomic_write_json(tmp / CLUSTERS, clusters)
+    atomic_write_json(tmp / BACKGROUND, base)
+    atomic_write_json(tmp / SUMMARY, summary)
+    plot_mass(clusters, tmp / MASS_PNG)
+    write_markdown(clusters, base, summary, tmp / CLUSTERS_MD)
 
 
 def load_clusters(directory: str | os.PathLike) -> tuple[list[dict], dict, dict]:
     """``(clusters, background, summary)`` of a complete clusters artifact."""
     directory = require_complete(directory, "clusters artifact (mda-augment cluster)")
-    return (read_json(directory / "clusters.json"), read_json(directory / "background.json"),
-            read_json(directory / "summary.json"))
+    return (read_json(directory / CLUSTERS), read_json(directory / BACKGROUND),
+            read_json(directory / SUMMARY))
 
 
 __all__ = ["FEATURES", "ClusterConfig", "build_clusters", "load_clusters", "select"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..artifacts import read_json
+from ..artifacts import CONFIG_NAME, read_json
 from ..corpus.packed import PackedCorpus
 from ..structure.model_tokens import (
     ModelView,
@@ -26,6 +26,7 @@ from ..structure.model_tokens import (
     ratio_ci,
     window_stats,
 )
+from .config import BACKGROUND, CLUSTERS, SAMPLES, SUMMARY
 
 
 def background_seqs(packed: PackedCorpus, n: int, seed: int) -> list[int]:
@@ -52,16 +53,16 @@ def model_reference(clusters_dir: str | os.PathLike) -> tuple[ModelView, dict, d
     recorded packed corpus otherwise (artifacts from before model-token statistics).
     """
     directory = Path(clusters_dir)
-    summary = read_json(directory / "summary.json")
-    clusters = read_json(directory / "clusters.json")
-    background = read_json(directory / "background.json")
+    summary = read_json(directory / SUMMARY)
+    clusters = read_json(directory / CLUSTERS)
+    background = read_json(directory / BACKGROUND)
     if "model_tokens" in summary and "model" in background and all("model" in c for c in clusters):
         return (ModelView.from_record(summary["model_tokens"]), background["model"],
                 {c["id"]: c["model"] for c in clusters})
-    config = read_json(directory / "config.json")
+    config = read_json(directory / CONFIG_NAME)
     packed = PackedCorpus(config["packed"])
     cfg = config["cluster"]
-    samples = pl.read_parquet(directory / "samples.parquet", columns=["seq", "cluster"])
+    samples = pl.read_parquet(directory / SAMPLES, columns=["seq", "cluster"])
     per_cluster = {int(c): seq_model_stats(packed, samples.filter(pl.col("cluster") == c)["seq"].to_list(), cfg["seed"])
                    for c in samples["cluster"].unique().to_list()}
     bg = seq_model_stats(packed, background_seqs(packed, cfg["background"], cfg["seed"]), cfg["seed"])

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..stage import Section, Stage
-from .cluster import ClusterConfig
+from .config import ClusterConfig
 
 
 class ClusterStage(Stage):

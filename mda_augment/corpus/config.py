@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..config import StrictModel
 from ..errors import ConfigError
@@ -49,3 +49,21 @@ def check_input_path(cfg: CorpusConfig, where: str = "corpus.path") -> None:
         raise ConfigError(f"{where}: {path} is a file; source 'folder' needs a folder of text files")
     if kind == "file" and not path.is_file():
         raise ConfigError(f"{where}: {path} is a folder; source '{cfg.source}' needs a file")
+
+
+class PackConfig(StrictModel):
+    """How to tokenize and pack a document store."""
+
+    tokenizer: str = Field("bpe-512", description="'pythia', 'hf:REPO[@REV]' or 'bpe-N'")
+    seq_len: int = Field(128, ge=8, le=65536, description="tokens per training sequence (8..65536)")
+    seed: int = Field(0, description="seeds document shuffling and the sequence order")
+    heldout_fraction: float = Field(0.02, ge=0.0, lt=0.5, description="share of documents held out")
+    batch_docs: int = Field(512, ge=1, description="documents per tokenizer call")
+    bpe_training_mb: float = Field(20.0, gt=0, description="text used to train a bpe-N tokenizer")
+
+    @field_validator("tokenizer")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if not (v == "pythia" or v.startswith("hf:") or v.startswith("bpe-")):
+            raise ValueError("use 'pythia', 'hf:REPO[@REV]' or 'bpe-N'")
+        return v

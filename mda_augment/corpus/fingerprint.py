@@ -12,8 +12,10 @@ import hashlib
 import os
 from pathlib import Path
 
-PACKED_FILES = {"tokens_sha256": "tokens.bin", "order_sha256": "order.npy",
-                "heldout_sha256": "heldout.bin", "tokenizer_sha256": "tokenizer/tokenizer.json"}
+from .layout import HELDOUT, ORDER, TOKENIZER, TOKENIZER_JSON, TOKENS
+
+PACKED_FILES = {"tokens_sha256": TOKENS, "order_sha256": ORDER,
+                "heldout_sha256": HELDOUT, "tokenizer_sha256": f"{TOKENIZER}/{TOKENIZER_JSON}"}
 
 
 def file_sha256(path: str | os.PathLike) -> str:

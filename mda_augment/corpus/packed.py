@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 
 from ..artifacts import read_json, require_complete
-from .packing import META, sequence_order
+from .layout import HELDOUT, HELDOUT_INDEX, INDEX, META, ORDER, TOKENIZER, TOKENS
+from .packing import sequence_order
 from .tokenizers import Tok
 
 
@@ -41,27 +42,27 @@ class PackedCorpus:
     @cached_property
     def tokens(self) -> np.ndarray:
         """(n_sequences, seq_len) training tokens."""
-        return self._memmap("tokens.bin", self.n_sequences)
+        return self._memmap(TOKENS, self.n_sequences)
 
     @cached_property
     def heldout(self) -> np.ndarray:
         """(n_heldout, seq_len) tokens of documents never used for training."""
-        return self._memmap("heldout.bin", self.n_heldout)
+        return self._memmap(HELDOUT, self.n_heldout)
 
     @cached_property
     def index(self) -> pl.DataFrame:
-        return pl.read_parquet(self.dir / "index.parquet")
+        return pl.read_parquet(self.dir / INDEX)
 
     @cached_property
     def heldout_index(self) -> pl.DataFrame:
-        return pl.read_parquet(self.dir / "heldout_index.parquet")
+        return pl.read_parquet(self.dir / HELDOUT_INDEX)
 
     @cached_property
     def _epoch0(self) -> np.ndarray:
-        return np.load(self.dir / "order.npy")
+        return np.load(self.dir / ORDER)
 
     def tokenizer(self) -> Tok:
-        return Tok.load(self.dir / "tokenizer")
+        return Tok.load(self.dir / TOKENIZER)
 
     def order(self, start: int, stop: int) -> np.ndarray:
         """Sequence ids at consumption positions ``[start, stop)``.

@@ -1,6 +1,6 @@
 """Pack a document store into fixed-length training sequences with exact provenance.
 
-Artifact layout (a directory, built atomically)::
+Artifact layout (a directory, built atomically; the names are constants in :mod:`.layout`)::
 
     tokens.bin          train sequences, a (n_sequences, seq_len) uint16/uint32 memmap
     index.parquet       one row per document slice: seq, offset, doc_id, doc_start, doc_end, kind
@@ -29,35 +29,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import tokenizers
-from pydantic import Field, field_validator
 from tqdm import tqdm
 
 from ..artifacts import atomic_write_json, building
-from ..config import StrictModel
 from ..errors import ConfigError
+from .config import PackConfig  # defined in the light config module; re-exported here
 from .fingerprint import packed_fingerprint
+from .layout import HELDOUT, HELDOUT_INDEX, INDEX, META, ORDER, TOKENIZER, TOKENS
 from .store import read_table, recorded_content_sha256
 from .tokenizers import Tok, get_tokenizer
-
-META = "meta.json"  # seq_len, counts, dtype, vocab, eos, seeds, source store
-
-
-class PackConfig(StrictModel):
-    """How to tokenize and pack a document store."""
-
-    tokenizer: str = Field("bpe-512", description="'pythia', 'hf:REPO[@REV]' or 'bpe-N'")
-    seq_len: int = Field(128, ge=8, le=65536, description="tokens per training sequence (8..65536)")
-    seed: int = Field(0, description="seeds document shuffling and the sequence order")
-    heldout_fraction: float = Field(0.02, ge=0.0, lt=0.5, description="share of documents held out")
-    batch_docs: int = Field(512, ge=1, description="documents per tokenizer call")
-    bpe_training_mb: float = Field(20.0, gt=0, description="text used to train a bpe-N tokenizer")
-
-    @field_validator("tokenizer")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        if not (v == "pythia" or v.startswith("hf:") or v.startswith("bpe-")):
-            raise ValueError("use 'pythia', 'hf:REPO[@REV]' or 'bpe-N'")
-        return v
 
 
 def is_heldout(doc_id: str, fraction: float) -> bool:
@@ -149,7 +129,7 @@ def pack(documents: str | os.PathLike, out: str | os.PathLike, cfg: PackConfig, 
         ids, texts, kinds = (table.column(c).to_pylist() for c in ("id", "text", "kind"))
         del table
         tok = tokenizer or resolve_tokenizer(cfg, texts)
-        tok.save(tmp / "tokenizer")
+        tok.save(tmp / TOKENIZER)
         dtype = np.dtype(np.uint16 if tok.vocab_size <= 65535 else np.uint32)
         perm = np.random.default_rng(cfg.seed).permutation(len(texts))
         held = np.array([is_heldout(ids[i], cfg.heldout_fraction) for i in perm], dtype=bool)
@@ -157,19 +137,18 @@ def pack(documents: str | os.PathLike, out: str | os.PathLike, cfg: PackConfig, 
                 "vocab_size": tok.vocab_size, "eos_id": tok.eos_id, "order_seed": cfg.seed,
                 "documents": str(Path(documents).resolve())}
         for split, chosen in (("train", perm[~held]), ("heldout", perm[held])):
-            stem = "tokens" if split == "train" else "heldout"
-            writer = _SequenceWriter(tmp / f"{stem}.bin", cfg.seq_len, dtype)
+            writer = _SequenceWriter(tmp / (TOKENS if split == "train" else HELDOUT), cfg.seq_len, dtype)
             sub = [texts[i] for i in chosen]
             stream = _token_batches(tok, sub, [ids[i] for i in chosen], [kinds[i] for i in chosen], cfg.batch_docs)
             for doc_id, kind, toks in tqdm(stream, total=len(sub), desc=f"pack {split}", unit="doc", leave=False):
                 writer.add(doc_id, kind, toks)
             index = writer.close()
-            index.write_parquet(tmp / ("index.parquet" if split == "train" else "heldout_index.parquet"))
+            index.write_parquet(tmp / (INDEX if split == "train" else HELDOUT_INDEX))
             meta[f"{split}_sequences"] = writer.n_seq
             meta[f"{split}_documents"] = len(sub)
         if meta["train_sequences"] == 0:
             raise ConfigError(f"{documents}: too little text for one {cfg.seq_len}-token sequence; lower seq_len or add documents")
-        np.save(tmp / "order.npy", sequence_order(meta["train_sequences"], cfg.seed, 0))
+        np.save(tmp / ORDER, sequence_order(meta["train_sequences"], cfg.seed, 0))
         atomic_write_json(tmp / META, meta)
         fingerprint.update(packed_fingerprint(tmp), tokenizers_version=tokenizers.__version__)
     return out

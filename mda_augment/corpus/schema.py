@@ -11,12 +11,25 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import Any
 
-import pyarrow as pa
-
 FIELDS = ("id", "text", "source", "path", "kind", "license", "meta")
-ARROW_SCHEMA = pa.schema([(name, pa.string()) for name in FIELDS])
+
+
+@cache
+def arrow_schema():
+    """The Arrow schema of :data:`FIELDS` (all strings); pyarrow is imported on first use, so
+    recipe validation (``run --check``), which imports the corpus configs, does not pay for it."""
+    import pyarrow as pa
+
+    return pa.schema([(name, pa.string()) for name in FIELDS])
+
+
+def __getattr__(name: str):  # ``ARROW_SCHEMA`` stays importable, built lazily (PEP 562)
+    if name == "ARROW_SCHEMA":
+        return arrow_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def doc_id(text: str) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 from ..artifacts import read_json
 from ..errors import ConfigError
 from ..stage import Section, Stage
-from .config import CorpusConfig, check_input_path
-from .packing import META, PackConfig
+from .config import CorpusConfig, PackConfig, check_input_path
+from .layout import META
 from .store import COMPOSITION, SKIPPED
 
 

@@ -24,12 +24,16 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from ..artifacts import atomic_write_json, require_complete
-from .schema import ARROW_SCHEMA, FIELDS, Document
+from .schema import FIELDS, Document, arrow_schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported inside the functions that read or write shards: the corpus configs import
+# this module (StoreWriter, COMPOSITION), and recipe validation must not load pyarrow.
 
 COMPOSITION = "composition.json"  # MB and documents per kind and per source
 SKIPPED = "skipped.json"  # what readers dropped, with reasons
@@ -87,7 +91,10 @@ class StoreWriter:
     def _flush(self) -> None:
         if not self._buffer:
             return
-        table = pa.Table.from_pylist(self._buffer, schema=ARROW_SCHEMA)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(self._buffer, schema=arrow_schema())
         pq.write_table(table, self.dir / f"shard-{self._shard:05d}.parquet", compression="zstd")
         self._shard += 1
         self._buffer = []
@@ -114,7 +121,9 @@ class StoreWriter:
         """Flush the last shard and write ``composition.json`` and ``skipped.json``."""
         self._flush()
         if self._shard == 0:  # an empty store still has a readable (empty) shard
-            pq.write_table(ARROW_SCHEMA.empty_table(), self.dir / "shard-00000.parquet")
+            import pyarrow.parquet as pq
+
+            pq.write_table(arrow_schema().empty_table(), self.dir / "shard-00000.parquet")
             self._shard = 1
         comp = self.composition()
         atomic_write_json(self.dir / COMPOSITION, comp)
@@ -130,6 +139,8 @@ def iter_documents(
     directory: str | os.PathLike, columns: list[str] | None = None, batch_rows: int = 2048
 ) -> Iterator[Document]:
     """Stream documents from a complete store in shard order."""
+    import pyarrow.parquet as pq
+
     directory = require_complete(directory, "document store")
     for path in shard_paths(directory):
         pf = pq.ParquetFile(path)
@@ -140,6 +151,8 @@ def iter_documents(
 
 def content_sha256(directory: str | os.PathLike) -> str:
     """Recompute a store's ``content_sha256`` from its shards (see the module docstring)."""
+    import pyarrow.parquet as pq
+
     h = hashlib.sha256()
     directory = require_complete(directory, "document store")
     for path in shard_paths(directory):
@@ -152,7 +165,7 @@ def content_sha256(directory: str | os.PathLike) -> str:
 def recorded_content_sha256(directory: str | os.PathLike) -> str:
     """The store's ``content_sha256`` from composition.json (recomputed for stores built
     before it was recorded)."""
-    comp = Path(directory) / "composition.json"
+    comp = Path(directory) / COMPOSITION
     if comp.is_file():
         recorded = json.loads(comp.read_text(encoding="utf-8")).get("content_sha256")
         if recorded:
@@ -162,6 +175,9 @@ def recorded_content_sha256(directory: str | os.PathLike) -> str:
 
 def read_table(directory: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
     """The whole store as one Arrow table (use for stores that fit in memory)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     directory = require_complete(directory, "document store")
     tables = [pq.read_table(p, columns=columns) for p in shard_paths(directory)]
-    return pa.concat_tables(tables) if tables else ARROW_SCHEMA.empty_table()
+    return pa.concat_tables(tables) if tables else arrow_schema().empty_table()

@@ -25,6 +25,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from ..artifacts import atomic_write_json, atomic_write_text, read_json
 from ..errors import ConfigError, EnvironmentUnavailable
+from .layout import TOKENIZER_JSON
 
 EOS = "<|endoftext|>"
 PYTHIA_VOCAB = 50277  # ids >= this in the olmo file are PII placeholders, not Pythia tokens
@@ -62,14 +63,14 @@ class Tok:
     def save(self, directory: str | os.PathLike) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(directory / "tokenizer.json", self.tk.to_str())
+        atomic_write_text(directory / TOKENIZER_JSON, self.tk.to_str())
         atomic_write_json(directory / "tok.json", {"name": self.name, "eos_id": self.eos_id})
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> Tok:
         directory = Path(directory)
         info = read_json(directory / "tok.json")
-        return cls(Tokenizer.from_file(str(directory / "tokenizer.json")), info["name"])
+        return cls(Tokenizer.from_file(str(directory / TOKENIZER_JSON)), info["name"])
 
 
 def pythia_tokenizer_file() -> Path:

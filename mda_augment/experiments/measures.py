@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..artifacts import read_json
+from ..artifacts import CONFIG_NAME, read_json
 from ..errors import ArtifactError
 from ..training.rundir import UNITS
 from .config import ExperimentConfig
@@ -148,7 +148,7 @@ def measure_run(run: Path, head: Head, cfg: ExperimentConfig, trunk: Path | None
         raise ArtifactError(f"{run}: {ep.metric} is not evaluated up to the horizon step {end}; rerun the experiment")
     time, event = crossing(steps, values, ep.threshold)
     max_steps, max_values = restrict(*head_curve(units, ep.metric, None), start, end)
-    n_probe = read_json(Path(run) / "config.json").get("units", {}).get("n_random", 0)
+    n_probe = read_json(Path(run) / CONFIG_NAME).get("units", {}).get("n_random", 0)
     se_max, se_auc = probe_se(units, head, n_probe, start, end) if ep.metric == "prefix_matching" else (math.nan,) * 2
     at = values[steps <= cfg.at_step]
     return {"head": head_name(head), "auc": area(steps, values), "crossing_step": time if event else math.nan,

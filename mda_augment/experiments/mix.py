@@ -46,8 +46,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..artifacts import atomic_write_json, building, read_json, require_complete
+from ..artifacts import CONFIG_NAME, atomic_write_json, building, read_json, require_complete
 from ..attribution.scores import ranked_scores
+from ..corpus.layout import INDEX, META, ORDER, TOKEN_FILES, TOKENIZER, TOKENS
 from ..corpus.packed import PackedCorpus
 from ..corpus.packing import PackConfig, pack
 from ..errors import ConfigError, DataError
@@ -57,7 +58,8 @@ __all__ = ["NEEDS_SCORES", "MixConfig", "OrderPlan", "Variant", "build_seed_vari
            "seed_base_order", "slot_priority"]
 
 ORDER_SALT, SLOT_SALT = 0x5EED, 0x510
-LINKED = ("tokens.bin", "index.parquet", "heldout.bin", "heldout_index.parquet")
+LINKED = TOKEN_FILES  # hard-linked from the base; a variant writes its own order and meta
+MANIFEST = "manifest.json"  # what a variant changed: slots, budget, same fractions, removed/added ids
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ def _link_content(src: Path, tmp: Path) -> None:
                 os.link(src / name, tmp / name)
             except OSError:
                 shutil.copy2(src / name, tmp / name)
-    shutil.copytree(src / "tokenizer", tmp / "tokenizer")
+    shutil.copytree(src / TOKENIZER, tmp / TOKENIZER)
 
 
 def _synthetic_store(base_dir: Path, cfg: MixConfig, stores: Path) -> Path:
@@ -226,8 +228,8 @@ def _append_synthetic(base: PackedCorpus, store: Path, tmp: Path) -> tuple[int, 
     synth = PackedCorpus(synth_dir)
     if synth.n_sequences == 0:
         raise ConfigError(f"{store}: synthetic store too small for one {base.seq_len}-token sequence")
-    os.unlink(tmp / "tokens.bin")  # the hard link must not be appended to
-    with open(tmp / "tokens.bin", "wb") as f:
+    os.unlink(tmp / TOKENS)  # the hard link must not be appended to
+    with open(tmp / TOKENS, "wb") as f:
         f.write(np.asarray(base.tokens).tobytes())
         f.write(np.asarray(synth.tokens).tobytes())
     sample = np.asarray(synth.tokens[: min(500, synth.n_sequences)])
@@ -244,9 +246,9 @@ def _write_order(tmp: Path, base: PackedCorpus, cfg: MixConfig, plan: OrderPlan,
     order[slots] = ids
     changed = np.nonzero(order != baseline)[0]
     lo, hi = plan.window
-    np.save(tmp / "order.npy", order.astype(np.int64))
+    np.save(tmp / ORDER, order.astype(np.int64))
     np.save(tmp / "slots.npy", np.sort(slots).astype(np.int64))
-    atomic_write_json(tmp / "manifest.json", {
+    atomic_write_json(tmp / MANIFEST, {
         "variant": cfg.variant, "plan": asdict(plan), "budget": plan.budget, "declared_slots": int(len(slots)),
         "changed_positions": int(len(changed)), "same_fraction": 1 - len(changed) / plan.budget,
         "same_fraction_window": 1 - len(changed) / (hi - lo), **manifest_extra, **info})
@@ -271,12 +273,12 @@ def build_variant(base_dir: str | os.PathLike, out: str | os.PathLike, cfg: MixC
             store = _synthetic_store(base.dir, cfg, Path(out).parent / "_controls")
             n_synth, synth_index, share = _append_synthetic(base, store, tmp)
             index = pl.concat([base.index, synth_index.cast(base.index.schema)])
-            index.write_parquet(tmp / "index.parquet.new")
-            os.replace(tmp / "index.parquet.new", tmp / "index.parquet")  # replaces the link, not the base file
+            index.write_parquet(tmp / f"{INDEX}.new")
+            os.replace(tmp / f"{INDEX}.new", tmp / INDEX)  # replaces the link, not the base file
             extra = {"synthetic_store": str(store), "synthetic_sequences": n_synth, "synthetic_repeat_share": share}
         meta = {**base.meta, "train_sequences": base.n_sequences + n_synth, "variant": cfg.variant,
                 "base_sequences": base.n_sequences, "synthetic_sequences": n_synth}
-        atomic_write_json(tmp / "meta.json", meta)
+        atomic_write_json(tmp / META, meta)
         _write_order(tmp, base, cfg, plan, n_synth, extra)
     return Path(out)
 
@@ -288,15 +290,15 @@ def build_seed_variant(content_dir: str | os.PathLike, out: str | os.PathLike, p
     Token and index files are hard-linked from the content, so a seed costs one ``order.npy``.
     """
     content = require_complete(content_dir, "mixture variant")
-    record = read_json(content / "config.json")
+    record = read_json(content / CONFIG_NAME)
     cfg, base = MixConfig(**record["mix"]), PackedCorpus(record["base"])
     with building(out, config={**record, "plan": asdict(plan), "content": str(content.resolve())},
                   overwrite=overwrite) as tmp:
         if tmp is None:
             return Path(out)
         _link_content(content, tmp)
-        meta = read_json(content / "meta.json")
-        atomic_write_json(tmp / "meta.json", meta)
+        meta = read_json(content / META)
+        atomic_write_json(tmp / META, meta)
         keep = ("synthetic_store", "synthetic_sequences", "synthetic_repeat_share")
         extra = {k: v for k, v in manifest(content).items() if k in keep}
         _write_order(tmp, base, cfg, plan, meta["synthetic_sequences"], extra)
@@ -304,4 +306,4 @@ def build_seed_variant(content_dir: str | os.PathLike, out: str | os.PathLike, p
 
 
 def manifest(variant_dir: str | os.PathLike) -> dict:
-    return read_json(Path(variant_dir) / "manifest.json")
+    return read_json(Path(variant_dir) / MANIFEST)

@@ -22,6 +22,7 @@ import polars as pl
 from ..artifacts import atomic_write_json, is_complete, read_json
 from .config import PRIMARY, ExperimentConfig
 from .measures import Head, head_name, measure_run, parse_head, read_units, top_head
+from .mix import MANIFEST
 from .spawn import order_dir, run_dir
 from .stats import holm, logrank, paired, summarize
 
@@ -82,7 +83,7 @@ def collect(cfg: ExperimentConfig, root: Path, seeds: list[int] | None = None) -
 
 
 def _same_fraction(root: Path, variant: str, scale: str, seed: int) -> float:
-    path = order_dir(Path(root) / "variants" / variant, scale, seed) / "manifest.json"
+    path = order_dir(Path(root) / "variants" / variant, scale, seed) / MANIFEST
     return float(read_json(path)["same_fraction"]) if path.is_file() else math.nan
 
 

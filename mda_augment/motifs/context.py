@@ -18,7 +18,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..artifacts import read_json
+from ..artifacts import CONFIG_NAME, read_json
+from ..clustering.config import BACKGROUND
+from ..corpus.layout import META
 from ..structure.detectors import REGISTRY
 from .offline import FAMILY_KIND, choose_family
 
@@ -38,10 +40,10 @@ def artifact_meta(clusters_dir: str | os.PathLike | None) -> dict:
     if clusters_dir is None:
         return {"background": {}, "seq_len": None, "word_context": 256}
     root = Path(clusters_dir)
-    config = _read(root / "config.json")
+    config = _read(root / CONFIG_NAME)
     packed = config.get("packed")
-    seq_len = _read(Path(packed) / "meta.json").get("seq_len") if packed else None
-    return {"background": _read(root / "background.json"), "seq_len": seq_len,
+    seq_len = _read(Path(packed) / META).get("seq_len") if packed else None
+    return {"background": _read(root / BACKGROUND), "seq_len": seq_len,
             "word_context": config.get("cluster", {}).get("context", 256)}
 
 

@@ -72,10 +72,11 @@ def write_store_coverage(motifs_dir: str | os.PathLike, store_dir: str | os.Path
     Only generators with documents in the store count (its ``stats.json``), so a generator
     whose shards all failed does not count as coverage.
     """
+    from ..synthesis.synthesize import STATS
     from .extract import SUMMARY  # here: extract imports this module
 
     summary = read_json(Path(motifs_dir) / SUMMARY)
-    stats = read_json(Path(store_dir) / "stats.json")
+    stats = read_json(Path(store_dir) / STATS)
     produced = {name for name, s in stats.items() if not name.startswith("_") and s.get("documents", 0) > 0}
     clusters = summary["coverage"]["clusters"]
     in_store = [e for e in clusters if e["status"] == "covered" and e["generator"] in produced]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..clustering.config import SAMPLES
 from ..clustering.features import FEATURES, feature_matrix, profiles
 from ..clustering.kmeans import kmeans
 from ..corpus.tokenizers import EOS
@@ -36,9 +37,9 @@ def window_text(text: str) -> str:
 
 def cluster_members(clusters_dir: str | os.PathLike | None, cluster_id: int) -> pl.DataFrame | None:
     """Members of one cluster from ``samples.parquet`` (None when the artifact has none)."""
-    if clusters_dir is None or not (Path(clusters_dir) / "samples.parquet").is_file():
+    if clusters_dir is None or not (Path(clusters_dir) / SAMPLES).is_file():
         return None
-    members = pl.read_parquet(Path(clusters_dir) / "samples.parquet").filter(pl.col("cluster") == cluster_id)
+    members = pl.read_parquet(Path(clusters_dir) / SAMPLES).filter(pl.col("cluster") == cluster_id)
     return members if len(members) else None
 
 

@@ -49,7 +49,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ..artifacts import atomic_write_json, atomic_write_text, building, read_json
+from ..artifacts import CONFIG_NAME, atomic_write_json, atomic_write_text, building, read_json
 from ..clustering import load_clusters
 from ..clustering.model_stats import model_reference
 from ..config import StrictModel
@@ -399,7 +399,7 @@ def _build(tmp: Path, out: Path, clusters: list[dict], cfg: ExtractConfig, clust
     finally:
         if client is not None:
             client.close()
-    controls = positive_controls(read_json(Path(clusters_dir) / "config.json")["packed"], ctl_dir,
+    controls = positive_controls(read_json(Path(clusters_dir) / CONFIG_NAME)["packed"], ctl_dir,
                                  cfg.validation) if cfg.controls else {}
     coverage = coverage_block(clusters, rows, skipped_reasons(clusters, cfg), cfg.major_share)
     atomic_write_json(tmp / SUMMARY, {"clusters": rows, "attempts": len(rec.rows),

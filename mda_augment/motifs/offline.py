@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..artifacts import read_json
+from ..artifacts import CONFIG_NAME, read_json
+from ..clustering.config import SAMPLES
 from ..structure.detectors import REGISTRY
 from ..structure.model_tokens import per_window_share
 from .mine import Member, MineConfig, mine
@@ -146,9 +147,9 @@ def load_members(clusters_dir: str | os.PathLike, cluster_id: int,
     from ..corpus.packed import PackedCorpus
 
     directory = Path(clusters_dir)
-    rows = (pl.read_parquet(directory / "samples.parquet", columns=["seq", "score", "cluster", "text", "doc_ids"])
+    rows = (pl.read_parquet(directory / SAMPLES, columns=["seq", "score", "cluster", "text", "doc_ids"])
             .filter(pl.col("cluster") == cluster_id).sort("score", descending=True))
-    packed = PackedCorpus(read_json(directory / "config.json")["packed"])
+    packed = PackedCorpus(read_json(directory / CONFIG_NAME)["packed"])
     shares = per_window_share(np.asarray(packed.tokens[rows["seq"].to_numpy()], dtype=np.int64)) if len(rows) else []
     members = [Member(with_lead_in(packed, r["seq"]) if lead_in else r["text"], r["score"], list(r["doc_ids"] or []),
                       float(share)) for r, share in zip(rows.iter_rows(named=True), shares, strict=True)]

@@ -32,8 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from ..artifacts import atomic_write_json, building, read_json
@@ -42,7 +40,6 @@ from ..corpus.schema import Document
 from ..corpus.store import StoreWriter
 from ..errors import ConfigError
 from ..sandbox import SandboxConfig, require_level, run_code
-from .minhash import NearDuplicateIndex
 from .registry import GeneratorSpec, require_consent, resolve
 
 MB = 1 << 20
@@ -114,6 +111,9 @@ def compute_shard(spec: GeneratorSpec, shard: int, seed: int, n: int,
 
 def save_shard(folder: Path, record: dict, docs: list[str]) -> dict:
     """Save a shard atomically; the record (written last) marks it complete."""
+    import pyarrow as pa  # here, not at import: SynthesisConfig is read by run --check
+    import pyarrow.parquet as pq
+
     name = stem(record["shard"])
     if record["ok"]:
         tmp = folder / f".{name}.parquet.tmp"
@@ -135,6 +135,8 @@ def finished_shard(folder: Path, shard: int) -> dict | None:
 
 
 def shard_texts(folder: Path, shard: int) -> list[str]:
+    import pyarrow.parquet as pq
+
     return pq.read_table(folder / f"{stem(shard)}.parquet")["text"].to_pylist()
 
 
@@ -249,6 +251,10 @@ class _Assembler:
     def __init__(self, writer: StoreWriter, cfg: SynthesisConfig):
         self.writer = writer
         self.seen: set[str] = set()
+        from .minhash import (
+            NearDuplicateIndex,  # numpy: not at import (run --check reads this module)
+        )
+
         self.near = NearDuplicateIndex(threshold=cfg.near_threshold) if cfg.near_dedup else None
 
     def add_generator(self, spec: GeneratorSpec, records: list[dict], folder: Path, verdict: dict,

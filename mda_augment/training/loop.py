@@ -32,7 +32,7 @@ from accelerate import Accelerator
 from accelerate.state import AcceleratorState
 from tqdm import tqdm
 
-from ..artifacts import MARKER, atomic_write_json, is_complete, read_json, to_jsonable
+from ..artifacts import CONFIG_NAME, MARKER, atomic_write_json, is_complete, read_json, to_jsonable
 from ..console import say
 from ..corpus.fingerprint import packed_fingerprint
 from ..corpus.packed import PackedCorpus
@@ -125,7 +125,7 @@ def resolved_record(cfg: TrainConfig, corpus: PackedCorpus, model: torch.nn.Modu
 
 def check_same_run(out: Path, record: dict) -> None:
     """Refuse to resume a run directory that was started with a different recipe."""
-    old = read_json(out / "config.json")
+    old = read_json(out / CONFIG_NAME)
     keys = ("preset", "corpus", "steps", "seed", "global_batch", "micro_batch", "lr", "schedule",
             "warmup_steps", "weight_decay")
     diff = [k for k in keys if old.get(k) != record.get(k)]
@@ -191,10 +191,10 @@ class Trainer:
         if overwrite and self.out.exists() and self.acc.is_main_process:
             shutil.rmtree(self.out)
         self.acc.wait_for_everyone()
-        if (self.out / "config.json").is_file():
+        if (self.out / CONFIG_NAME).is_file():
             check_same_run(self.out, self.record)
         elif self.acc.is_main_process:
-            atomic_write_json(self.out / "config.json", self.record)
+            atomic_write_json(self.out / CONFIG_NAME, self.record)
 
     def _resume(self) -> RunState:
         """Load the newest complete checkpoint, or start fresh at step 0."""

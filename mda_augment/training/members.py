@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_model
 from transformers import GPTNeoXForCausalLM
 
-from ..artifacts import atomic_write_json, read_json, to_jsonable
+from ..artifacts import CONFIG_NAME, atomic_write_json, read_json, to_jsonable
 from ..corpus.packed import PackedCorpus
 from ..errors import ConfigError
 from ..model.build import build_model
@@ -67,10 +67,10 @@ class Member:
         self.rng = rundir.rng_state()
         self.record = resolved_record(cfg, corpus, self.model)
         self.ckpt_steps = set(checkpoint_steps(cfg.steps, cfg.checkpoint_log_until, cfg.checkpoint_every))
-        if (self.out / "config.json").is_file():
+        if (self.out / CONFIG_NAME).is_file():
             check_same_run(self.out, self.record)
         else:
-            atomic_write_json(self.out / "config.json", self.record)
+            atomic_write_json(self.out / CONFIG_NAME, self.record)
         self.metrics = ParquetLog(self.out / rundir.METRICS, METRICS_SCHEMA)
         self.units = ParquetLog(self.out / rundir.UNITS, UNITS_SCHEMA)
         self.optimizer_state: dict | None = None
@@ -84,10 +84,10 @@ class Member:
             self.units.truncate_from(0)
             return 0, 0
         directory = rundir.checkpoint_dir(self.out, steps[-1])
-        load_model(self.model, str(directory / "model.safetensors"))
-        self.optimizer_state = torch.load(directory / "optimizer.pt", map_location="cpu", weights_only=False)
-        self.rng = torch.load(directory / "rng.pt", weights_only=False)
-        state = read_json(directory / "state.json")
+        load_model(self.model, str(directory / rundir.WEIGHTS))
+        self.optimizer_state = torch.load(directory / rundir.OPTIMIZER, map_location="cpu", weights_only=False)
+        self.rng = torch.load(directory / rundir.RNG, weights_only=False)
+        state = read_json(directory / rundir.STATE)
         self.metrics.truncate_from(state["step"])
         self.units.truncate_from(state["step"])
         return state["step"], state["tokens"]

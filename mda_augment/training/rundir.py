@@ -47,6 +47,10 @@ from ..model.build import from_config
 CKPT_DIR = "checkpoints"
 METRICS = "metrics.parquet"
 UNITS = "units.parquet"
+WEIGHTS = "model.safetensors"  # a checkpoint's weights
+OPTIMIZER = "optimizer.pt"
+RNG = "rng.pt"  # python, numpy and torch generator states
+STATE = "state.json"  # a checkpoint's step, tokens seen and data position
 
 
 def checkpoint_dir(run: str | os.PathLike, step: int) -> Path:
@@ -82,11 +86,11 @@ def save_checkpoint(run: str | os.PathLike, step: int, model: GPTNeoXForCausalLM
     """Write checkpoint ``step`` atomically (temp dir + rename; never half-written)."""
     out = checkpoint_dir(run, step)
     with building(out, overwrite=True) as tmp:
-        save_model(model, str(tmp / "model.safetensors"))
+        save_model(model, str(tmp / WEIGHTS))
         (tmp / "model_config.json").write_text(model.config.to_json_string(), encoding="utf-8")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(rng_state(), tmp / "rng.pt")
-        atomic_write_json(tmp / "state.json", state)
+        torch.save(optimizer.state_dict(), tmp / OPTIMIZER)
+        torch.save(rng_state(), tmp / RNG)
+        atomic_write_json(tmp / STATE, state)
     return out
 
 
@@ -110,15 +114,15 @@ def load_model_at(run: str | os.PathLike, step: int | None = None,
         raise ArtifactError(f"{run}: no checkpoint at step {step}; available: {steps[:6]}...{steps[-3:]}")
     directory = require_complete(checkpoint_dir(run, step), "checkpoint")
     model = from_config(model_config_at(directory))
-    load_model(model, str(directory / "model.safetensors"))
+    load_model(model, str(directory / WEIGHTS))
     return model.to(device).eval()
 
 
 def load_training_state(directory: Path, model: GPTNeoXForCausalLM,
                         optimizer: torch.optim.Optimizer) -> dict:
     """Restore weights, optimizer and RNG from a checkpoint; returns its ``state.json``."""
-    load_model(model, str(directory / "model.safetensors"))
+    load_model(model, str(directory / WEIGHTS))
     device = next(model.parameters()).device
-    optimizer.load_state_dict(torch.load(directory / "optimizer.pt", map_location=device, weights_only=False))
-    set_rng_state(torch.load(directory / "rng.pt", weights_only=False))
-    return read_json(directory / "state.json")
+    optimizer.load_state_dict(torch.load(directory / OPTIMIZER, map_location=device, weights_only=False))
+    set_rng_state(torch.load(directory / RNG, weights_only=False))
+    return read_json(directory / STATE)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..artifacts import MARKER, atomic_write_json, is_complete, read_json, to_jsonable
+from ..artifacts import CONFIG_NAME, MARKER, atomic_write_json, is_complete, read_json, to_jsonable
 from ..stage import Section, Stage
 from .config import TrainGridConfig
 
@@ -33,14 +33,16 @@ def run_configs(cfg: TrainGridConfig, corpus: Path, root: Path) -> list[dict]:
 
 def grid_of(train_dir: Path) -> TrainGridConfig:
     """The resolved grid a complete train stage recorded (what later stages pair with)."""
-    return TrainGridConfig.model_validate(read_json(Path(train_dir) / "config.json"))
+    return TrainGridConfig.model_validate(read_json(Path(train_dir) / CONFIG_NAME))
 
 
 def best_head_curve(run: Path, metric: str = "prefix_matching"):
     """(steps, values): the best head's score per evaluated step of one run."""
     import polars as pl
 
-    units = pl.read_parquet(Path(run) / "units.parquet")
+    from .rundir import UNITS
+
+    units = pl.read_parquet(Path(run) / UNITS)
     best = (units.filter((pl.col("metric") == metric) & (pl.col("layer") >= 0))
             .group_by("step").agg(pl.col("value").max()).sort("step"))
     return best["step"].to_numpy(), best["value"].to_numpy()
@@ -90,7 +92,7 @@ class TrainStage(Stage):
             shutil.rmtree(out)
         jobs = run_configs(cfg, inputs["pack"], out)
         train_runs(jobs, cfg.jobs, "train", root=out, **cfg.backend_options())
-        atomic_write_json(out / "config.json", to_jsonable(cfg))
+        atomic_write_json(out / CONFIG_NAME, to_jsonable(cfg))
         plot_baseline(out, cfg)
         atomic_write_json(out / MARKER, {"runs": [j["out"] for j in jobs]})
         return out

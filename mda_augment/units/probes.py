@@ -8,7 +8,7 @@ A probe reads one of three fixed sources and turns it into rows ``(layer, head, 
     weights           the parameters alone (direct-path OV circuit)
 
 Register a new probe with ``@register_probe("name_v1", source)``; names are stable so runs
-stay comparable. The evaluator runs each source's forward passes once and hands the outputs
+stay comparable, and a name registered twice raises (:class:`~mda_augment.registry.Registry`). The evaluator runs each source's forward passes once and hands the outputs
 to every requested probe of that source.
 """
 
@@ -21,6 +21,7 @@ import torch
 from transformers import GPTNeoXForCausalLM
 
 from ..errors import ConfigError
+from ..registry import Registry
 from . import scores
 from .pool import probe_token_pool, repeated_random
 
@@ -48,7 +49,7 @@ class Probe:
     fn: Callable[[GPTNeoXForCausalLM, SourceOutputs, dict], Rows]
 
 
-PROBES: dict[str, Probe] = {}
+PROBES: Registry[Probe] = Registry("probe")
 SOURCES = ("repeated_random", "natural", "weights")
 
 
@@ -58,17 +59,18 @@ def register_probe(name: str, source: str) -> Callable:
         raise ValueError(f"probe source must be one of {SOURCES}")
 
     def wrap(fn: Callable) -> Callable:
-        PROBES[name] = Probe(name, source, fn)
+        PROBES.add(name, Probe(name, source, fn))
         return fn
 
     return wrap
 
 
 def get_probes(names: list[str]) -> list[Probe]:
-    unknown = [n for n in names if n not in PROBES]
-    if unknown:
-        raise ConfigError(f"units.probes: unknown probe {unknown[0]!r}; known: {', '.join(PROBES)}")
-    return [PROBES[n] for n in names]
+    """The probes named in ``units.probes``; an unknown name is a one-line error naming the field."""
+    try:
+        return [PROBES[n] for n in names]
+    except ConfigError as e:
+        raise ConfigError(f"units.probes: {e}") from None
 
 
 def per_head(values_by_layer: list[torch.Tensor]) -> Rows:

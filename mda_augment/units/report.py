@@ -23,6 +23,10 @@ from ..artifacts import atomic_write_json  # noqa: E402
 from ..errors import ArtifactError  # noqa: E402
 from ..training.rundir import UNITS  # noqa: E402
 
+HEADS_DIR = "heads"  # inside a run directory
+TABLE_CSV = "units_summary.csv"  # unit_table(): the per-unit table, readable outside Python
+SUMMARY = "summary.json"  # thresholds, the text summary and the table as records
+
 # Default thresholds per metric (prefix matching: FACTS/brief; others by analogy, recorded).
 THRESHOLDS = {"prefix_matching": 0.3, "induction_tl": 0.15, "previous_token": 0.3, "copying": 0.3, "copying_resid": 0.5}
 
@@ -101,9 +105,9 @@ def heads_report(run: str | os.PathLike, threshold: float = 0.3, top: int = 5) -
     units = pl.read_parquet(path)
     thresholds = {**THRESHOLDS, "prefix_matching": threshold}
     table = unit_table(units, thresholds)
-    out = run / "heads"
+    out = run / HEADS_DIR
     out.mkdir(exist_ok=True)
-    table.write_csv(out / "units_summary.csv")
+    table.write_csv(out / TABLE_CSV)
     plots = [plot_metric(units, m, out / f"{m}.png", thresholds.get(m))
              for m in sorted(units["metric"].unique())]
     lines = [f"run {run}: {units['step'].n_unique()} evaluations, steps "
@@ -116,6 +120,6 @@ def heads_report(run: str | os.PathLike, threshold: float = 0.3, top: int = 5) -
         g = model_level.filter(pl.col("metric") == metric)
         lines.append(f"{metric}: first {g['value'][0]:.3f} -> last {g['value'][-1]:.3f}")
     text = "\n".join(lines)
-    atomic_write_json(out / "summary.json", {"thresholds": thresholds, "text": text,
+    atomic_write_json(out / SUMMARY, {"thresholds": thresholds, "text": text,
                                              "units": table.to_dicts()})
     return HeadsReport(text=text, table=table, plots=plots)

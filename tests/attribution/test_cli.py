@@ -15,7 +15,7 @@ from mda_augment.cli import app
     (["attribute", "--out", "o"], "RUN: missing"),
     (["attribute", "r"], "--out: required"),
     (["attribute", "r", "--out", "o", "--mode", "heads"], "mode: use one of qk"),
-    (["attribute", "r", "--out", "o", "--probe", "nope"], "probe: 'nope' unknown"),
+    (["attribute", "r", "--out", "o", "--probe", "nope"], "probe: unknown attribution probe 'nope'"),
     (["attribute", "--pythia", "pythia-14m", "--out", "o"], "--pythia-data"),
 ])
 def test_user_errors_are_one_line(args: list[str], message: str, tmp_path: Path, monkeypatch) -> None:

@@ -44,3 +44,20 @@ def test_copy_target_rises_when_the_model_learns_to_copy() -> None:
     init, trained, _ = train_induction_model(steps=1300)
     heads = [HeadRef(1, 0)]
     assert _value("copy_target", trained, heads) > _value("copy_target", init, heads) + 10.0
+
+
+def test_unknown_probe_is_one_line_config_error_listing_the_known() -> None:
+    from mda_augment.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^probe: unknown attribution probe 'copy_targt'; known: copy_target, ") as e:
+        get_attribution_probe("copy_targt")
+    assert "\n" not in str(e.value)
+
+
+def test_a_probe_name_registered_twice_raises() -> None:
+    from mda_augment.attribution.probes import ATTRIBUTION_PROBES, register_attribution_probe
+
+    before = ATTRIBUTION_PROBES["copy_target"]
+    with pytest.raises(ValueError, match="'copy_target' registered twice"):
+        register_attribution_probe("copy_target")(lambda model, tokens, heads, half: tokens.sum(-1))
+    assert ATTRIBUTION_PROBES["copy_target"] is before  # the first registration is kept

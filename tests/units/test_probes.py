@@ -74,8 +74,17 @@ def test_evaluator_rows_cover_every_head_and_are_in_range(packed_corpus: Path) -
 
 
 def test_unknown_probe_is_config_error() -> None:
-    with pytest.raises(ConfigError, match="unknown probe 'induction_v9'"):
+    with pytest.raises(ConfigError, match=r"^units.probes: unknown probe 'induction_v9'; known: prefix_matching, "):
         get_probes(["prefix_matching", "induction_v9"])
+
+
+def test_a_probe_name_registered_twice_raises() -> None:
+    from mda_augment.units.probes import PROBES, register_probe
+
+    before = PROBES["prefix_matching"]
+    with pytest.raises(ValueError, match="'prefix_matching' registered twice"):
+        register_probe("prefix_matching", "repeated_random")(lambda model, out, info: [])
+    assert PROBES["prefix_matching"] is before and PROBES.get("prefix_matching").source == "repeated_random"
 
 
 def test_emergence_requires_staying_above() -> None:
