@@ -24,7 +24,7 @@ def ray_runner(workers: int):
             "backend 'ray' needs the ray package: pip install 'mda-augment[ray]'; "
             "or use --backend local"
         ) from None
-    from .synthesize import compute_shard, save_shard
+    from .shard import compute_shard, save_shard
 
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")

@@ -23,7 +23,6 @@ Output: ``shard-*.parquet`` documents (``source="generator:NAME"``, the generato
 
 from __future__ import annotations
 
-import hashlib
 import math
 import shutil
 import time
@@ -39,8 +38,17 @@ from ..config import StrictModel
 from ..corpus.schema import Document
 from ..corpus.store import StoreWriter
 from ..errors import ConfigError
-from ..sandbox import SandboxConfig, require_level, run_code
+from ..sandbox import SandboxConfig, require_level
 from .registry import GeneratorSpec, require_consent, resolve
+from .shard import (  # noqa: F401
+    check_of,
+    compute_shard,
+    finished_shard,
+    save_shard,
+    shard_seed,
+    shard_texts,
+    stem,
+)
 
 MB = 1 << 20
 STATS = "stats.json"  # per generator: documents, MB, duplicates, failures with reasons
@@ -72,72 +80,12 @@ class SynthesisConfig(StrictModel):
         return self
 
 
-def shard_seed(seed: int, generator: str, shard: int) -> int:
-    """Seed of one shard: stable, distinct per (seed, generator, shard), fits in 31 bits."""
-    digest = hashlib.blake2b(f"{seed}:{generator}:{shard}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % (2**31 - 1)
-
-
 def parts_root(out: Path) -> Path:
     return out.parent / f".{out.name}.parts"
 
 
 def _shard_dir(out: Path, spec: GeneratorSpec, cfg: SynthesisConfig) -> Path:
     return parts_root(out) / f"{spec.name}-{spec.sha256[:12]}-s{cfg.seed}-d{cfg.shard_docs}"
-
-
-def stem(shard: int) -> str:
-    """File stem of a shard; ``check_of(i)`` (a negative id) is the rerun of shard ``i``."""
-    return f"{shard:05d}" if shard >= 0 else f"check-{-shard - 1:05d}"
-
-
-def check_of(shard: int) -> int:
-    """Task id of the determinism rerun of ``shard``."""
-    return -shard - 1
-
-
-def compute_shard(spec: GeneratorSpec, shard: int, seed: int, n: int,
-                  sandbox: SandboxConfig) -> tuple[dict, list[str]]:
-    """Run one shard in the sandbox; returns (record, documents). Pure: writes nothing, so
-    it can run on any machine (the Ray backend ships it to workers)."""
-    result = run_code(spec.code, seed, n, sandbox, filename=str(spec.path))
-    docs = result.docs
-    record = {**result.summary(), "shard": shard, "bytes": sum(len(d.encode()) for d in docs)}
-    if record["ok"] and len(docs) != n:  # the sandbox guarantees this; a shard must never be short
-        record.update(ok=False, reason="wrong_count", message=f"{len(docs)} of {n} documents", bytes=0)
-        docs = []
-    return record, docs
-
-
-def save_shard(folder: Path, record: dict, docs: list[str]) -> dict:
-    """Save a shard atomically; the record (written last) marks it complete."""
-    import pyarrow as pa  # here, not at import: SynthesisConfig is read by run --check
-    import pyarrow.parquet as pq
-
-    name = stem(record["shard"])
-    if record["ok"]:
-        tmp = folder / f".{name}.parquet.tmp"
-        pq.write_table(pa.table({"text": pa.array(docs, pa.string())}), tmp, compression="zstd")
-        tmp.replace(folder / f"{name}.parquet")
-    atomic_write_json(folder / f"{name}.json", record)
-    return record
-
-
-def finished_shard(folder: Path, shard: int) -> dict | None:
-    """The record of a shard that completed successfully in an earlier run, else None
-    (failed shards are retried: failures such as timeouts under load can be transient)."""
-    path = folder / f"{stem(shard)}.json"
-    if path.is_file():
-        record = read_json(path)
-        if record["ok"] and (folder / f"{stem(shard)}.parquet").is_file():
-            return record
-    return None
-
-
-def shard_texts(folder: Path, shard: int) -> list[str]:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(folder / f"{stem(shard)}.parquet")["text"].to_pylist()
 
 
 # A task: (spec, shard, seed, n, sandbox config, shard folder)
