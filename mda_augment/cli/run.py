@@ -17,6 +17,10 @@ def run_cmd(
     check: Annotated[bool, typer.Option("--check", help="validate the recipe (every field, reference, path) and stop")] = False,
     stage: Annotated[list[str], typer.Option("--stage", "-s", help="run only this stage and what it needs; repeatable")] = [],  # noqa: B006
     overwrite: Annotated[bool, typer.Option(help="redo the stages that run even if complete")] = False,
+    smoke: Annotated[bool, typer.Option("--smoke", help="every stage at CPU size into <out_dir>/<name>-smoke: tiny "
+                                        "offline corpus, short sequences, tens of steps (mda_augment/smoke.py)")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="parent directory of the run (default: the "
+                                                 "recipe's out_dir)")] = None,
 ) -> None:
     """Run every stage of a recipe (or --stage ones), resuming; --check only validates it."""
     from ..errors import ConfigError
@@ -24,6 +28,14 @@ def run_cmd(
     from ..stages import STAGES
 
     parsed = load_recipe(recipe)
+    if out_dir is not None:
+        from ..smoke import with_data
+
+        parsed = with_data(parsed, {"out_dir": str(out_dir)}, f"{recipe} --out-dir")
+    if smoke:
+        from ..smoke import smoke_recipe
+
+        parsed = smoke_recipe(parsed, str(recipe))
     for name in stage:
         if name not in STAGES:
             raise ConfigError(f"--stage {name}: no such stage; use one of {', '.join(STAGES)}")
