@@ -156,7 +156,25 @@ class SequentialConfig(StrictModel):
         return self
 
 
-class ExperimentConfig(StrictModel):
+class ExperimentDesign(StrictModel):
+    """The design an experiment declares before anything trains (shared by the runner's config
+    and the recipe section): orders, branch point, window, endpoint, statistics, power, looks."""
+
+    order: Literal["per_seed", "shared"] = Field("per_seed", description="per_seed: seed s permutes the order too")
+    branch: BranchConfig = Field(default_factory=BranchConfig)
+    window: WindowConfig = Field(default_factory=WindowConfig)
+    endpoint: EndpointConfig = Field(default_factory=EndpointConfig)
+    stats: StatsConfig = Field(default_factory=StatsConfig)
+    power: PowerConfig = Field(default_factory=PowerConfig)
+    sequential: SequentialConfig = Field(default_factory=SequentialConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_endpoint_keys(cls, data: Any) -> Any:
+        return _lift_endpoint_keys(data)
+
+
+class ExperimentConfig(ExperimentDesign):
     """What to train and how to compare it."""
 
     variants: dict[str, MixConfig] = Field(default_factory=lambda: {"baseline": MixConfig()},
@@ -166,21 +184,9 @@ class ExperimentConfig(StrictModel):
     steps: int = Field(2000, ge=1, description="optimizer steps per run: the horizon of the endpoint")
     eval_every: int = Field(100, ge=1, description="unit evaluations; dense enough to resolve the transition")
     train: dict[str, Any] = Field(default_factory=dict, description="extra TrainConfig fields (lr, units, ...)")
-    order: Literal["per_seed", "shared"] = Field("per_seed", description="per_seed: seed s permutes the order too")
-    branch: BranchConfig = Field(default_factory=BranchConfig)
-    window: WindowConfig = Field(default_factory=WindowConfig)
-    endpoint: EndpointConfig = Field(default_factory=EndpointConfig)
-    stats: StatsConfig = Field(default_factory=StatsConfig)
-    power: PowerConfig = Field(default_factory=PowerConfig)
-    sequential: SequentialConfig = Field(default_factory=SequentialConfig)
     jobs: int = Field(2, ge=1, description="runs trained at the same time (one thread each)")
     backend: str = Field("process", description="training backend (experiments.backends): process, or a "
                                                 "registered one such as a batched trainer")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_endpoint_keys(cls, data: Any) -> Any:
-        return _lift_endpoint_keys(data)
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:
@@ -263,7 +269,7 @@ class ExperimentConfig(StrictModel):
 GRID_FIELDS = ("scales", "seeds", "steps", "eval_every", "train", "jobs")
 
 
-class ExperimentStageConfig(StrictModel):
+class ExperimentStageConfig(ExperimentDesign):
     """The ``experiment`` section of a recipe: the design of :class:`ExperimentConfig`, with the
     grid (scales, seeds, steps, evaluation, training options, jobs) taken from the ``train``
     section unless set here. The baseline arm is implied."""
@@ -276,13 +282,6 @@ class ExperimentStageConfig(StrictModel):
     eval_every: int | None = Field(None, ge=1, description="default: train.options.eval_every")
     train: dict[str, Any] | None = Field(None, description="TrainConfig fields; default: train.options")
     jobs: int | None = Field(None, ge=1, description="default: the train section's jobs")
-    order: Literal["per_seed", "shared"] = "per_seed"
-    branch: BranchConfig = Field(default_factory=BranchConfig)
-    window: WindowConfig = Field(default_factory=WindowConfig)
-    endpoint: EndpointConfig = Field(default_factory=EndpointConfig)
-    stats: StatsConfig = Field(default_factory=StatsConfig)
-    power: PowerConfig = Field(default_factory=PowerConfig)
-    sequential: SequentialConfig = Field(default_factory=SequentialConfig)
     backend: str | None = Field(None, description="process, ray or inline; default: ray when the train "
                                                   "section trains on Ray, else process")
     min_coverage: float = Field(0.8, ge=0, le=1, description="share of the selected influence mass a "
@@ -290,11 +289,6 @@ class ExperimentStageConfig(StrictModel):
     allow_low_coverage: bool = Field(False, description="train synthetic arms below min_coverage anyway")
     pilot: bool = Field(False, description="train only the first power.seeds seeds and write pilot.md: the "
                                            "seeds a two-sided paired test needs for power.effect")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_endpoint_keys(cls, data: Any) -> Any:
-        return _lift_endpoint_keys(data)
 
     @model_validator(mode="after")
     def _names(self) -> ExperimentStageConfig:
