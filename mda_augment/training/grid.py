@@ -28,7 +28,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Literal
 
@@ -143,13 +143,41 @@ def train_runs(jobs: list[dict], parallel: int, title: str, root: Path | None = 
 
 def _run_local(todo: list[dict], parallel: int, finished: Callable[[dict], None]) -> None:
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(parallel, len(todo)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=min(parallel, len(todo)), mp_context=ctx,
+                             initializer=ignore_sigint) as pool:
         futures = {pool.submit(train_one, j): j for j in todo}
+        pending = set(futures)
         try:
-            for fut in as_completed(futures):
-                fut.result()
-                finished(futures[fut])
-        except BaseException:
+            while pending:
+                # A timed wait: an untimed one blocks the main thread where a signal delivered to
+                # another thread (the board's, the pool's) never wakes it, so Ctrl-C would hang.
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    fut.result()
+                    finished(futures[fut])
+        except BaseException as err:
             for f in futures:
                 f.cancel()
+            if not isinstance(err, Exception):  # Ctrl-C or exit: stop the runs in flight now
+                stop_workers()
             raise
+
+
+def ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the driver, which stops them (no traceback from every worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_workers(grace_s: float = 5.0) -> None:
+    """Terminate this process's worker processes (leaving the pool would otherwise wait for every
+    run in flight to finish). A stopped run resumes from its last checkpoint on the next call."""
+    children = mp.active_children()
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + grace_s
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
