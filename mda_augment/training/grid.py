@@ -144,7 +144,7 @@ def train_runs(jobs: list[dict], parallel: int, title: str, root: Path | None = 
 def _run_local(todo: list[dict], parallel: int, finished: Callable[[dict], None]) -> None:
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(parallel, len(todo)), mp_context=ctx,
-                             initializer=ignore_sigint) as pool:
+                             initializer=worker_init) as pool:
         futures = {pool.submit(train_one, j): j for j in todo}
         pending = set(futures)
         try:
@@ -163,11 +163,18 @@ def _run_local(todo: list[dict], parallel: int, finished: Callable[[dict], None]
             raise
 
 
-def ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the driver, which stops them (no traceback from every worker)."""
+def worker_init() -> None:
+    """Workers leave Ctrl-C to the driver, which stops them (no traceback from every worker),
+    and die with it: a driver killed with SIGKILL would otherwise leave them training (on Linux,
+    ``PR_SET_PDEATHSIG``; a rerun resumes from the last checkpoint either way)."""
+    import ctypes
     import signal
+    import sys
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
 def stop_workers(grace_s: float = 5.0) -> None:

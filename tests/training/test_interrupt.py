@@ -63,3 +63,38 @@ def test_sigint_stops_the_runs_in_flight_and_exits_130_without_a_traceback(tmp_p
     assert "Traceback" not in err and "interrupted" in err.lower()
     time.sleep(1)
     assert not any(_alive(pid) for pid in workers), "a training worker outlived the driver"
+
+
+def test_sigkill_of_the_driver_takes_its_training_workers_with_it(tmp_path: Path):
+    """kill -9 of the driver must not leave orphaned workers training (they die with it); the
+    rerun then resumes the runs from their checkpoints (tests/training/test_resume.py)."""
+    write_pipeline_texts(tmp_path / "texts", n=30)
+    recipe = tmp_path / "g.yaml"
+    recipe.write_text(RECIPE.format(root=tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "mda_augment", "run", str(recipe)], cwd=Path(__file__).parents[2],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    runs = [tmp_path / "runs" / "g" / "train" / "tiny" / f"seed{k}" for k in (0, 1)]
+    deadline = time.monotonic() + 240
+    try:
+        while not all((r / "progress.json").is_file() for r in runs):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
+            time.sleep(0.5)
+        workers = [json.loads((r / "worker.json").read_text())["pid"] for r in runs]
+        proc.kill()
+        proc.wait(timeout=30)
+        stop = time.monotonic() + 30
+        while any(_alive(pid) and not _zombie(pid) for pid in workers) and time.monotonic() < stop:
+            time.sleep(0.5)
+        assert not any(_alive(pid) and not _zombie(pid) for pid in workers), "orphaned training workers"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+        for pid in locals().get("workers", []):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return False
