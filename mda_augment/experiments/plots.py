@@ -94,6 +94,7 @@ def plot_km(cfg: ExperimentConfig, root: Path, results: pl.DataFrame, scale: str
                                                                            show_censors=True)
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlim(*cfg.horizon)
+        ax.set_xlabel("step")  # lifelines labels the axis 'timeline'
         ax.legend(fontsize=7, loc="lower left")
     for ax in axes[:, 0]:
         ax.set_ylabel("share not yet emerged")
