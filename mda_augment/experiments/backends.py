@@ -44,7 +44,6 @@ def process_pool(configs: list[dict], jobs: int, **options: Any) -> None:
     (step, loss, target score and ETA per run: :func:`mda_augment.training.grid.train_runs`)."""
     from ..training.grid import train_runs
 
-    options.pop("backend", None)
     train_runs(configs, jobs, "experiment", root=_common_root(configs), backend="local")
 
 
@@ -54,7 +53,6 @@ def ray_tasks(configs: list[dict], jobs: int, **options: Any) -> None:
     waits in its worker for its trunk's checkpoint, so trunks are submitted first."""
     from ..training.grid import train_runs
 
-    options.pop("backend", None)
     train_runs(configs, jobs, "experiment", root=_common_root(configs), backend="ray", **options)
 
 

@@ -20,13 +20,6 @@ from ..stage import Section, Stage
 from .config import ExperimentConfig, ExperimentStageConfig
 
 
-def resolved(cfg: ExperimentStageConfig, train_dir: Path) -> ExperimentConfig:
-    """The runner's config: this section's design on the train stage's recorded grid."""
-    from ..training.stage import grid_of
-
-    return cfg.resolve(grid_of(train_dir))
-
-
 def drop_old_baseline_link(root: Path) -> None:
     """Directories written before the experiment trained its own baseline linked ``runs/baseline``
     to the train stage; that link would make the train runs pass for the trunks."""
@@ -68,18 +61,20 @@ class ExperimentStage(Stage):
         from ..training.stage import grid_of
         from .design import run_pilot
         from .mix import build_variant
-        from .runner import run_experiment, train_configs
+        from .runner import run_experiment
+        from .spawn import run_dir
 
         grid = grid_of(inputs["train"])
         exp = cfg.resolve(grid)
         require_store_coverage(exp, cfg)
         out.mkdir(parents=True, exist_ok=True)
         drop_old_baseline_link(out)
-        for name, mix in exp.variants.items():
-            build_variant(inputs["pack"], out / "variants" / name, mix, overwrite=overwrite)
+        if overwrite:  # otherwise the runner builds (or skips) each variant itself
+            for name, mix in exp.variants.items():
+                build_variant(inputs["pack"], out / "variants" / name, mix, overwrite=True)
         if not exp.sequential.enabled:
-            specs = train_configs(exp, out, {n: out / "variants" / n for n in exp.variants})
-            say(f"experiment: {sum(is_complete(s.out) for s in specs)} of {len(specs)} runs complete "
+            runs = [run_dir(out, v, sc, s) for v in exp.variants for sc in exp.scales for s in exp.seeds]
+            say(f"experiment: {sum(is_complete(r) for r in runs)} of {len(runs)} runs complete "
                 f"(trunks: baseline; arms branch at step {exp.branch.step})")
         options = {k: v for k, v in grid.backend_options().items() if k != "backend"}
         options = options if exp.backend == "ray" else None

@@ -40,7 +40,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_sigint_stops_the_runs_in_flight_and_exits_130_without_a_traceback(tmp_path: Path):
+def _start_grid(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
+    """Start `run` on a 2-run grid in its own session; return it once both runs train, with the
+    workers' pids (from their worker.json)."""
     write_pipeline_texts(tmp_path / "texts", n=30)
     recipe = tmp_path / "g.yaml"
     recipe.write_text(RECIPE.format(root=tmp_path))
@@ -53,7 +55,15 @@ def test_sigint_stops_the_runs_in_flight_and_exits_130_without_a_traceback(tmp_p
         while not all((r / "progress.json").is_file() for r in runs):  # both runs are training
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
             time.sleep(0.5)
-        workers = [json.loads((r / "worker.json").read_text())["pid"] for r in runs]
+        return proc, [json.loads((r / "worker.json").read_text())["pid"] for r in runs]
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+
+
+def test_sigint_stops_the_runs_in_flight_and_exits_130_without_a_traceback(tmp_path: Path):
+    proc, workers = _start_grid(tmp_path)
+    try:
         proc.send_signal(signal.SIGINT)  # the driver only, as `kill -INT` would
         _, err = proc.communicate(timeout=60)
     finally:
@@ -68,18 +78,8 @@ def test_sigint_stops_the_runs_in_flight_and_exits_130_without_a_traceback(tmp_p
 def test_sigkill_of_the_driver_takes_its_training_workers_with_it(tmp_path: Path):
     """kill -9 of the driver must not leave orphaned workers training (they die with it); the
     rerun then resumes the runs from their checkpoints (tests/training/test_resume.py)."""
-    write_pipeline_texts(tmp_path / "texts", n=30)
-    recipe = tmp_path / "g.yaml"
-    recipe.write_text(RECIPE.format(root=tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "mda_augment", "run", str(recipe)], cwd=Path(__file__).parents[2],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    runs = [tmp_path / "runs" / "g" / "train" / "tiny" / f"seed{k}" for k in (0, 1)]
-    deadline = time.monotonic() + 240
+    proc, workers = _start_grid(tmp_path)
     try:
-        while not all((r / "progress.json").is_file() for r in runs):
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-2000:]
-            time.sleep(0.5)
-        workers = [json.loads((r / "worker.json").read_text())["pid"] for r in runs]
         proc.kill()
         proc.wait(timeout=30)
         stop = time.monotonic() + 30
@@ -87,8 +87,7 @@ def test_sigkill_of_the_driver_takes_its_training_workers_with_it(tmp_path: Path
             time.sleep(0.5)
         assert not any(_alive(pid) and not _zombie(pid) for pid in workers), "orphaned training workers"
     finally:
-        os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
-        for pid in locals().get("workers", []):
+        for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
