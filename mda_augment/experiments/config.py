@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from ..config import StrictModel
+from ..errors import ConfigError
 
 Variant = Literal["baseline", "remove_top", "remove_random", "upweight_top", "upweight_random", "synthetic", "natural"]
 NEEDS_SCORES = frozenset({"remove_top", "remove_random", "upweight_top", "upweight_random"})
@@ -66,7 +67,8 @@ class MixConfig(StrictModel):
                                                         "(synthetic) or other natural (natural) sequences")
     budget: int | None = Field(None, ge=1, description="sequences consumed (`mix` alone; an experiment uses steps x batch)")
     seed: int = Field(0, description="seeds which sequences a random control picks (slots come from the study seed)")
-    scores: Path | None = Field(None, description="attribution scores Parquet (columns seq, score)")
+    scores: Path | None = Field(None, description="attribution scores Parquet (columns seq, score); may name "
+                                                   "{seed}: each seed's arm then uses its own model's scores")
     synthetic: Path | None = Field(None, description="document store of synthetic documents")
     control: str | None = Field(None, description="a registered control store built from the base corpus "
                                                    "(experiments.controls), instead of `synthetic`")
@@ -75,10 +77,27 @@ class MixConfig(StrictModel):
                                                             "experiment's window); the arm branches there")
     end_step: int | None = Field(None, ge=1, description="act only before this step (default: the window's end)")
 
+    def scores_for(self, seed: int) -> Path:
+        """The scores the arm acts on in ``seed``'s run.
+
+        Every seed's window holds the same sequences (``mix.OrderPlan``), but each seed trains its
+        own model, and an attribution ranks sequences for one model's head: ``{seed}`` in the path
+        gives every seed its own ranking instead of seed 0's.
+        """
+        if self.scores is None:
+            raise ConfigError(f"variant '{self.variant}' has no scores")
+        return Path(str(self.scores).format(seed=seed))
+
     @model_validator(mode="after")
     def _inputs(self) -> MixConfig:
         if self.variant in NEEDS_SCORES and self.scores is None:
             raise ValueError(f"variant '{self.variant}' needs scores (an attribution scores Parquet)")
+        if self.scores is not None and "{" in str(self.scores):
+            try:
+                str(self.scores).format(seed=0)
+            except (KeyError, IndexError, ValueError):
+                raise ValueError(f"scores '{self.scores}': the only placeholder a scores path may name is "
+                                 "{seed}") from None
         if self.variant == "synthetic":
             if (self.synthetic is None) == (self.control is None):
                 raise ValueError("variant 'synthetic' needs exactly one of synthetic (a document store from "

@@ -101,7 +101,7 @@ def default_plan(base: PackedCorpus, cfg: MixConfig) -> OrderPlan:
     budget = cfg.budget or base.n_sequences
     hi = budget
     if cfg.variant in NEEDS_SCORES:
-        scored = np.nonzero(np.isin(base.order(0, budget), ranked_scores(cfg.scores)["seq"].to_numpy()))[0]  # type: ignore[arg-type]
+        scored = np.nonzero(np.isin(base.order(0, budget), ranked_scores(cfg.scores_for(0))["seq"].to_numpy()))[0]
         hi = int(scored.max()) + 1 if len(scored) else budget
     return OrderPlan(seed=0, budget=budget, window=(0, hi), per_seed=False)
 
@@ -133,7 +133,7 @@ def slot_priority(plan: OrderPlan) -> np.ndarray:
 
 def chosen_sequences(cfg: MixConfig, plan: OrderPlan) -> tuple[np.ndarray, np.ndarray]:
     """(the k% scored sequences the variant acts on, all scored sequences)."""
-    seqs = ranked_scores(cfg.scores)["seq"].to_numpy()  # type: ignore[arg-type]
+    seqs = ranked_scores(cfg.scores_for(plan.seed))["seq"].to_numpy()
     k = max(1, round(cfg.k_frac * len(seqs)))
     if cfg.variant.endswith("_top"):
         return seqs[:k], seqs

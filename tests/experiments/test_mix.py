@@ -124,6 +124,25 @@ def test_removal_replaces_in_place_with_sequences_from_outside_the_window(base):
     assert manifest(rand.dir)["removed_slots"] == len(slots)  # the random control removes as many
 
 
+def test_a_seed_placeholder_gives_each_seed_the_removal_set_of_its_own_scores(base):
+    packed, scores, _, root = base
+    window = pl.read_parquet(scores)["seq"].to_numpy()
+    for seed in (0, 1):  # seed 1's ranking is seed 0's reversed: their top sets cannot overlap
+        flip = 1.0 if seed == 0 else -1.0
+        pl.read_parquet(scores).with_columns(pl.col("score") * flip).write_parquet(root / f"scores{seed}.parquet")
+    cfg = MixConfig(variant="remove_top", scores=root / "scores{seed}.parquet")
+    content = build_variant(packed.dir, root / "variants" / "remove_top_per_seed", cfg)
+    removed = {}
+    for seed in (0, 1):
+        plan = OrderPlan(seed=seed, budget=BUDGET, window=WINDOW)
+        v = build_seed_variant(content, content / "orders" / f"seed{seed}", plan)
+        removed[seed] = set(manifest(v)["removed_sequences"])
+    assert removed[0] == top_k(root / "scores0.parquet") and removed[1] == top_k(root / "scores1.parquet")
+    assert not removed[0] & removed[1] and removed[0] | removed[1] <= set(window.tolist())
+    with pytest.raises(ValueError, match="only placeholder"):
+        MixConfig(variant="remove_top", scores=root / "scores{run}.parquet")
+
+
 def test_seeds_permute_the_order_within_blocks_and_shared_mode_keeps_it(base):
     packed = base[0]
     a = build(base, "baseline").order(0, BUDGET)
