@@ -1,0 +1,213 @@
+"""Run the in-place removal study: trunks, each seed's own attribution, then the removal arms.
+
+    nice -n 10 python benchmarks/run_removal_study.py benchmarks/removal_study.yaml \\
+        --base /work/data/quickstart/pack --out /work/data/removal
+
+An arm that removes a seed's top-scored sequences can only be built once that seed's trunk is
+trained and attributed, so the experiment engine's one-call runner (every arm's order is built
+before anything trains) cannot schedule it. This driver keeps ``--slots`` child processes busy
+with whichever task is ready, in priority order: trunks, then attributions, then the arms in the
+order the config lists them (the pre-registered primary family first). Every task is resumable
+(complete runs and attributions are skipped), so rerunning the command continues the study.
+After each arm it rewrites the summary over the seeds whose every *listed* arm is complete;
+``--stop-at HH:MM`` (UTC) starts no new task after that time, as the pre-registration states.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mda_augment.artifacts import is_complete
+from mda_augment.config import load_yaml
+from mda_augment.experiments.config import ExperimentConfig
+from mda_augment.experiments.runner import build_contents, run_dir, train_configs, write_summary
+from mda_augment.experiments.spawn import backend_job
+
+ATTRIBUTION = {"probe": "copy_target", "mode": "qk", "factor_examples": 512, "train_batch": 16, "threads": 1}
+
+
+def attribution_dir(out: Path, seed: int) -> Path:
+    return out / "attribution" / f"seed{seed}"
+
+
+def attribute_seed(cfg: ExperimentConfig, out: Path, seed: int) -> None:
+    """Score every sequence of the window with the seed's trunk at the window's end, its top head."""
+    from mda_augment.attribution.runs import attribute_run
+
+    lo, hi = cfg.window_steps
+    attribute_run(run_dir(out, "baseline", cfg.scales[0], seed), attribution_dir(out, seed), heads="top",
+                  step=hi, end_step=hi, start_step=lo, **ATTRIBUTION)
+
+
+def prepare(cfg: ExperimentConfig, base: Path, out: Path, variant: str, seed: int):
+    """The arm's content and its order for the seed (idempotent); the design is registered here.
+
+    The driver calls it before it starts the child, so two children never build one directory."""
+    (spec,) = train_configs(cfg, out, build_contents(cfg, base, out, [variant]), [seed])
+    return spec
+
+
+def train_arm(cfg: ExperimentConfig, base: Path, out: Path, variant: str, seed: int) -> None:
+    from mda_augment.training.grid import train_one
+
+    train_one(backend_job(prepare(cfg, base, out, variant, seed)))
+
+
+def tasks(cfg: ExperimentConfig, out: Path) -> list[tuple[str, str, int]]:
+    """(kind, variant, seed) in priority order."""
+    arms = [v for v in cfg.variants if v != "baseline"]
+    return ([("trunk", "baseline", s) for s in cfg.seeds] + [("attr", "", s) for s in cfg.seeds]
+            + [("arm", v, s) for v in arms for s in cfg.seeds])
+
+
+def done(cfg: ExperimentConfig, out: Path, task: tuple[str, str, int]) -> bool:
+    kind, variant, seed = task
+    if kind == "attr":
+        return is_complete(attribution_dir(out, seed))
+    return is_complete(run_dir(out, variant, cfg.scales[0], seed))
+
+
+def ready(cfg: ExperimentConfig, out: Path, task: tuple[str, str, int]) -> bool:
+    kind, _, seed = task
+    if kind == "trunk":
+        return True
+    if kind == "attr":
+        return done(cfg, out, ("trunk", "baseline", seed))
+    # an arm's content is cut with seed 0's scores (mix.default_plan), its order with its own seed's
+    return done(cfg, out, ("attr", "", seed)) and done(cfg, out, ("attr", "", cfg.seeds[0]))
+
+
+def balanced(cfg: ExperimentConfig, out: Path) -> list[int]:
+    return [s for s in cfg.seeds if all(is_complete(run_dir(out, v, cfg.scales[0], s)) for v in cfg.variants)]
+
+
+def summarize(cfg: ExperimentConfig, out: Path, log) -> None:
+    """Summary over the seeds with every arm; plus one per dose family over its own complete seeds."""
+    seeds = balanced(cfg, out)
+    if len(seeds) >= 2:
+        write_summary(cfg, out, seeds)
+        log(f"summary over seeds {seeds} (every arm)")
+        return
+    for tag in sorted({v.rsplit("_", 1)[-1] for v in cfg.variants if v != "baseline"}):
+        names = ["baseline"] + [v for v in cfg.variants if v.endswith("_" + tag)]
+        sub = cfg.model_copy(update={"variants": {n: cfg.variants[n] for n in names},
+                                     "stats": cfg.stats.model_copy(update={"compare": [
+                                         c for c in cfg.stats.compare if set(c) <= set(names)]})})
+        seeds = balanced(sub, out)
+        if len(seeds) >= 2:
+            fam = out / f"family_{tag}"
+            fam.mkdir(exist_ok=True)
+            for link in ("runs", "preregistration.json"):
+                if not (fam / link).exists():
+                    (fam / link).symlink_to(out / link)
+            write_summary(sub, fam, seeds)
+            log(f"summary of the {tag} family over seeds {seeds} in {fam}")
+
+
+def facts(cfg: ExperimentConfig, out: Path) -> str:
+    """Per arm and seed: slots removed, where the fill came from, and the model-token repeat share
+    of what was removed against the whole window (what the model would have seen there)."""
+    import numpy as np
+
+    from mda_augment.corpus.packed import PackedCorpus
+    from mda_augment.experiments.mix import manifest
+    from mda_augment.experiments.spawn import order_dir
+    from mda_augment.structure.stats import induction_predictable_share
+
+    scale = cfg.scales[0]
+
+    def share(corpus: PackedCorpus, seqs) -> float:
+        rows = np.asarray(corpus.tokens[np.sort(np.asarray(seqs))])
+        return float(np.mean([induction_predictable_share(r.tolist(), context=corpus.seq_len) for r in rows]))
+
+    lines = ["| arm | seed | removed slots | of window | fill never consumed | same positions (window) | "
+             "repeat share removed | repeat share window |", "|---|---|---|---|---|---|---|---|"]
+    for v in [v for v in cfg.variants if v != "baseline"]:
+        for seed in cfg.seeds:
+            d = order_dir(out / "variants" / v, scale, seed)
+            if not (d / "manifest.json").is_file():
+                continue
+            m, corpus = manifest(d), PackedCorpus(d)
+            lo, hi = (x * (m["budget"] // cfg.steps) for x in cfg.window_steps)  # steps -> positions
+            window = np.load(order_dir(out / "variants" / "baseline", scale, seed) / "order.npy")[lo:hi]
+            rng = np.random.default_rng(0)
+            lines.append(f"| {v} | {seed} | {m['removed_slots']:,} | {m['removed_slots'] / (hi - lo):.3f} | "
+                         f"{m['fill_never_consumed']:,} | {m['same_fraction_window']:.3f} | "
+                         f"{share(corpus, m['removed_sequences'][:2000]):.3f} | "
+                         f"{share(corpus, rng.choice(window, min(2000, len(window)), replace=False)):.3f} |")
+    return "\n".join(lines)
+
+
+def child(args: argparse.Namespace) -> None:
+    cfg = load_yaml(args.config, ExperimentConfig)
+    kind, variant, seed = args.task.split(":")
+    if kind == "attr":
+        attribute_seed(cfg, args.out, int(seed))
+    else:
+        train_arm(cfg, args.base, args.out, variant, int(seed))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("config", type=Path)
+    ap.add_argument("--base", type=Path, required=True, help="packed corpus")
+    ap.add_argument("--out", type=Path, required=True, help="experiment directory")
+    ap.add_argument("--slots", type=int, default=2, help="child processes at once")
+    ap.add_argument("--stop-at", default=None, help="UTC time (YYYY-MM-DDTHH:MM) after which no new task starts")
+    ap.add_argument("--facts", action="store_true", help="print what each arm removed, then exit")
+    ap.add_argument("--task", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.task:
+        return child(args)
+    if args.facts:
+        return print(facts(load_yaml(args.config, ExperimentConfig), args.out))
+    cfg = load_yaml(args.config, ExperimentConfig)
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+
+    def log(msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S', time.gmtime())} +{(time.time() - t0) / 60:.1f} min] {msg}", flush=True)
+
+    def past_stop() -> bool:
+        if args.stop_at is None:
+            return False
+        return datetime.now(timezone.utc) >= datetime.fromisoformat(args.stop_at).replace(tzinfo=timezone.utc)
+
+    running: dict[tuple[str, str, int], subprocess.Popen] = {}
+    while True:
+        for task, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[task]
+                log(f"{':'.join(map(str, task))} exited {proc.returncode}")
+                if proc.returncode != 0:
+                    sys.exit(f"task {task} failed; see its output above; rerun to resume")
+                if task[0] == "arm":
+                    summarize(cfg, args.out, log)
+        todo = [t for t in tasks(cfg, args.out) if t not in running and not done(cfg, args.out, t)]
+        if not todo and not running:
+            log("every task complete")
+            summarize(cfg, args.out, log)
+            return
+        if past_stop() and not running:
+            log(f"stop time {args.stop_at} UTC passed; {len(todo)} tasks not started")
+            return
+        while len(running) < args.slots and not past_stop():
+            nxt = next((t for t in todo if t not in running and ready(cfg, args.out, t)), None)
+            if nxt is None:
+                break
+            if nxt[0] != "attr":
+                prepare(cfg, args.base, args.out, nxt[1], nxt[2])
+            cmd = [sys.executable, __file__, str(args.config), "--base", str(args.base), "--out", str(args.out),
+                   "--task", ":".join(map(str, nxt))]
+            running[nxt] = subprocess.Popen(cmd)
+            log(f"start {':'.join(map(str, nxt))}")
+        time.sleep(10)
+
+
+if __name__ == "__main__":
+    main()
