@@ -34,7 +34,7 @@ def _plt():
 
 def _save(fig: Any, path: Path, dpi: int = 110) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")  # long axis labels are not cut off
     _plt().close(fig)
     return path
 
