@@ -114,9 +114,9 @@ def facts(cfg: ExperimentConfig, out: Path) -> str:
     of what was removed against the whole window (what the model would have seen there)."""
     import numpy as np
 
+    from mda_augment.artifacts import read_json
     from mda_augment.corpus.packed import PackedCorpus
     from mda_augment.experiments.mix import manifest
-    from mda_augment.experiments.spawn import order_dir
     from mda_augment.structure.stats import induction_predictable_share
 
     scale = cfg.scales[0]
@@ -127,14 +127,19 @@ def facts(cfg: ExperimentConfig, out: Path) -> str:
 
     lines = ["| arm | seed | removed slots | of window | fill never consumed | same positions (window) | "
              "repeat share removed | repeat share window |", "|---|---|---|---|---|---|---|---|"]
+    def corpus_of(variant: str, seed: int) -> Path | None:
+        """The packed corpus the run trained on (as recorded by the run, so reused runs count)."""
+        record = run_dir(out, variant, scale, seed) / "config.json"
+        return Path(read_json(record)["corpus"]) if record.is_file() else None
+
     for v in [v for v in cfg.variants if v != "baseline"]:
         for seed in cfg.seeds:
-            d = order_dir(out / "variants" / v, scale, seed)
-            if not (d / "manifest.json").is_file():
+            d, base = corpus_of(v, seed), corpus_of("baseline", seed)
+            if d is None or base is None:
                 continue
             m, corpus = manifest(d), PackedCorpus(d)
             lo, hi = (x * (m["budget"] // cfg.steps) for x in cfg.window_steps)  # steps -> positions
-            window = np.load(order_dir(out / "variants" / "baseline", scale, seed) / "order.npy")[lo:hi]
+            window = np.load(base / "order.npy")[lo:hi]
             rng = np.random.default_rng(0)
             lines.append(f"| {v} | {seed} | {m['removed_slots']:,} | {m['removed_slots'] / (hi - lo):.3f} | "
                          f"{m['fill_never_consumed']:,} | {m['same_fraction_window']:.3f} | "
