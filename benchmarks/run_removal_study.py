@@ -58,7 +58,7 @@ def train_arm(cfg: ExperimentConfig, base: Path, out: Path, variant: str, seed: 
     train_one(backend_job(prepare(cfg, base, out, variant, seed)))
 
 
-def tasks(cfg: ExperimentConfig, out: Path) -> list[tuple[str, str, int]]:
+def tasks(cfg: ExperimentConfig) -> list[tuple[str, str, int]]:
     """(kind, variant, seed) in priority order."""
     arms = [v for v in cfg.variants if v != "baseline"]
     return ([("trunk", "baseline", s) for s in cfg.seeds] + [("attr", "", s) for s in cfg.seeds]
@@ -87,7 +87,8 @@ def balanced(cfg: ExperimentConfig, out: Path) -> list[int]:
 
 
 def summarize(cfg: ExperimentConfig, out: Path, log) -> None:
-    """Summary over the seeds with every arm; plus one per dose family over its own complete seeds."""
+    """The summary over the seeds whose every arm is complete; until two such seeds exist, one
+    summary per dose family (``family_<tag>``) over the seeds that family has complete."""
     seeds = balanced(cfg, out)
     if len(seeds) >= 2:
         write_summary(cfg, out, seeds)
@@ -193,7 +194,7 @@ def main() -> None:
                     sys.exit(f"task {task} failed; see its output above; rerun to resume")
                 if task[0] == "arm":
                     summarize(cfg, args.out, log)
-        todo = [t for t in tasks(cfg, args.out) if t not in running and not done(cfg, args.out, t)]
+        todo = [t for t in tasks(cfg) if t not in running and not done(cfg, args.out, t)]
         if not todo and not running:
             log("every task complete")
             summarize(cfg, args.out, log)
