@@ -25,7 +25,13 @@ from pathlib import Path
 from mda_augment.artifacts import is_complete
 from mda_augment.config import load_yaml
 from mda_augment.experiments.config import ExperimentConfig
-from mda_augment.experiments.runner import build_contents, run_dir, train_configs, write_summary
+from mda_augment.experiments.runner import (
+    build_contents,
+    complete_seeds,
+    run_dir,
+    train_configs,
+    write_summary,
+)
 from mda_augment.experiments.spawn import backend_job
 
 ATTRIBUTION = {"probe": "copy_target", "mode": "qk", "factor_examples": 512, "train_batch": 16, "threads": 1}
@@ -82,14 +88,10 @@ def ready(cfg: ExperimentConfig, out: Path, task: tuple[str, str, int]) -> bool:
     return done(cfg, out, ("attr", "", seed)) and done(cfg, out, ("attr", "", cfg.seeds[0]))
 
 
-def balanced(cfg: ExperimentConfig, out: Path) -> list[int]:
-    return [s for s in cfg.seeds if all(is_complete(run_dir(out, v, cfg.scales[0], s)) for v in cfg.variants)]
-
-
 def summarize(cfg: ExperimentConfig, out: Path, log) -> None:
     """The summary over the seeds whose every arm is complete; until two such seeds exist, one
     summary per dose family (``family_<tag>``) over the seeds that family has complete."""
-    seeds = balanced(cfg, out)
+    seeds = complete_seeds(cfg, out)
     if len(seeds) >= 2:
         write_summary(cfg, out, seeds)
         log(f"summary over seeds {seeds} (every arm)")
@@ -99,7 +101,7 @@ def summarize(cfg: ExperimentConfig, out: Path, log) -> None:
         sub = cfg.model_copy(update={"variants": {n: cfg.variants[n] for n in names},
                                      "stats": cfg.stats.model_copy(update={"compare": [
                                          c for c in cfg.stats.compare if set(c) <= set(names)]})})
-        seeds = balanced(sub, out)
+        seeds = complete_seeds(sub, out)
         if len(seeds) >= 2:
             fam = out / f"family_{tag}"
             fam.mkdir(exist_ok=True)

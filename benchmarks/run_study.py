@@ -14,16 +14,9 @@ import argparse
 import time
 from pathlib import Path
 
-from mda_augment.artifacts import is_complete
 from mda_augment.config import load_yaml
 from mda_augment.experiments.config import ExperimentConfig
-from mda_augment.experiments.runner import run_dir, train_variants, write_summary
-
-
-def balanced_seeds(cfg: ExperimentConfig, out: Path) -> list[int]:
-    """Seeds whose every arm at every scale has a complete run."""
-    return [s for s in cfg.seeds
-            if all(is_complete(run_dir(out, v, sc, s)) for v in cfg.variants for sc in cfg.scales)]
+from mda_augment.experiments.runner import complete_seeds, train_variants, write_summary
 
 
 def main() -> None:
@@ -38,7 +31,7 @@ def main() -> None:
         seeds = [int(s) for s in spec.split(",")]
         t0 = time.time()
         train_variants(cfg, args.base, args.out, None, seeds)
-        done = balanced_seeds(cfg, args.out)
+        done = complete_seeds(cfg, args.out)
         write_summary(cfg, args.out, done)
         print(f"round {seeds}: {time.time() - t0:.0f} s; summary over seeds {done}", flush=True)
 

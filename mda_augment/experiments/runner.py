@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..artifacts import atomic_write_json, atomic_write_text, read_json
+from ..artifacts import atomic_write_json, atomic_write_text, is_complete, read_json
 from ..errors import ConfigError
 from .config import (
     PREREGISTRATION,
@@ -48,8 +48,8 @@ from .tables import (
     summarize_results,
 )
 
-__all__ = ["ExperimentConfig", "MixConfig", "compact_markdown", "compact_table", "preregister", "run_dir", "run_experiment",
-           "summarize_results", "train_all", "train_configs", "train_variants", "write_summary"]
+__all__ = ["ExperimentConfig", "MixConfig", "compact_markdown", "compact_table", "complete_seeds", "preregister", "run_dir",
+           "run_experiment", "summarize_results", "train_all", "train_configs", "train_variants", "write_summary"]
 
 
 
@@ -109,6 +109,12 @@ def train_variants(cfg: ExperimentConfig, base: str | os.PathLike, root: str | o
     specs = train_configs(cfg, root, build_contents(cfg, Path(base), root, names), seeds)
     train_all(specs, cfg.jobs, cfg.backend, **(options or {}))
     return specs
+
+
+def complete_seeds(cfg: ExperimentConfig, root: str | os.PathLike) -> list[int]:
+    """Seeds whose every arm at every scale has a complete run: a summary over them is balanced."""
+    return [s for s in cfg.seeds
+            if all(is_complete(run_dir(Path(root), v, sc, s)) for v in cfg.variants for sc in cfg.scales)]
 
 
 def write_summary(cfg: ExperimentConfig, root: str | os.PathLike, seeds: list[int] | None = None) -> pl.DataFrame:

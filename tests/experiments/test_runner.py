@@ -15,7 +15,7 @@ from mda_augment.corpus.packed import PackedCorpus
 from mda_augment.errors import ConfigError
 from mda_augment.experiments.config import ExperimentConfig
 from mda_augment.experiments.design import run_pilot, run_sequential
-from mda_augment.experiments.runner import run_experiment
+from mda_augment.experiments.runner import complete_seeds, run_experiment
 from mda_augment.experiments.spawn import run_dir
 from mda_augment.experiments.tables import compact_table
 
@@ -119,6 +119,14 @@ def test_rerun_skips_completed_runs_and_reproduces_the_summary(experiment):
     again = run_experiment(cfg, base, root)
     assert marker.stat().st_mtime_ns == before
     assert again.drop("per_seed").equals(summary.drop("per_seed"))
+
+
+def test_complete_seeds_are_those_with_every_arm_trained(experiment, scores):
+    cfg, root, _, _ = experiment
+    assert complete_seeds(cfg, root) == [0, 1]
+    assert complete_seeds(config(scores, seeds=[0, 1, 2]), root) == [0, 1]  # seed 2 never trained
+    more = {**cfg.model_dump()["variants"], "remove_more": {"variant": "remove_top", "k_frac": 0.4, "scores": scores}}
+    assert complete_seeds(config(scores, variants=more), root) == []  # an arm not trained in any seed
 
 
 def test_changing_the_preregistered_endpoint_is_refused(experiment):
