@@ -10,7 +10,8 @@ with whichever task is ready, in priority order: trunks, then attributions, then
 order the config lists them (the pre-registered primary family first). Every task is resumable
 (complete runs and attributions are skipped), so rerunning the command continues the study.
 After each arm it rewrites the summary over the seeds whose every *listed* arm is complete;
-``--stop-at HH:MM`` (UTC) starts no new task after that time, as the pre-registration states.
+``--stop-at YYYY-MM-DDTHH:MM`` (UTC) starts no new task after that time, as the
+pre-registration states.
 """
 
 from __future__ import annotations
@@ -128,13 +129,13 @@ def facts(cfg: ExperimentConfig, out: Path) -> str:
         rows = np.asarray(corpus.tokens[np.sort(np.asarray(seqs))])
         return float(np.mean([induction_predictable_share(r.tolist(), context=corpus.seq_len) for r in rows]))
 
-    lines = ["| arm | seed | removed slots | of window | fill never consumed | same positions (window) | "
-             "repeat share removed | repeat share window |", "|---|---|---|---|---|---|---|---|"]
     def corpus_of(variant: str, seed: int) -> Path | None:
         """The packed corpus the run trained on (as recorded by the run, so reused runs count)."""
         record = run_dir(out, variant, scale, seed) / "config.json"
         return Path(read_json(record)["corpus"]) if record.is_file() else None
 
+    lines = ["| arm | seed | removed slots | of window | fill never consumed | same positions (window) | "
+             "repeat share removed | repeat share window |", "|---|---|---|---|---|---|---|---|"]
     for v in [v for v in cfg.variants if v != "baseline"]:
         for seed in cfg.seeds:
             d, base = corpus_of(v, seed), corpus_of("baseline", seed)
@@ -187,6 +188,7 @@ def main() -> None:
         return datetime.now(timezone.utc) >= datetime.fromisoformat(args.stop_at).replace(tzinfo=timezone.utc)
 
     running: dict[tuple[str, str, int], subprocess.Popen] = {}
+    current = False  # the summary reflects every arm finished so far
     while True:
         for task, proc in list(running.items()):
             if proc.poll() is not None:
@@ -196,10 +198,12 @@ def main() -> None:
                     sys.exit(f"task {task} failed; see its output above; rerun to resume")
                 if task[0] == "arm":
                     summarize(cfg, args.out, log)
+                    current = True
         todo = [t for t in tasks(cfg) if t not in running and not done(cfg, args.out, t)]
         if not todo and not running:
             log("every task complete")
-            summarize(cfg, args.out, log)
+            if not current:  # a rerun of a finished study: nothing summarized in this process yet
+                summarize(cfg, args.out, log)
             return
         if past_stop() and not running:
             log(f"stop time {args.stop_at} UTC passed; {len(todo)} tasks not started")
@@ -213,6 +217,7 @@ def main() -> None:
             cmd = [sys.executable, __file__, str(args.config), "--base", str(args.base), "--out", str(args.out),
                    "--task", ":".join(map(str, nxt))]
             running[nxt] = subprocess.Popen(cmd)
+            current = False
             log(f"start {':'.join(map(str, nxt))}")
         time.sleep(10)
 
