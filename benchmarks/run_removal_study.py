@@ -152,6 +152,34 @@ def facts(cfg: ExperimentConfig, out: Path) -> str:
     return "\n".join(lines)
 
 
+def log_ratios(cfg: ExperimentConfig, out: Path) -> str:
+    """Post hoc, not pre-registered: top vs random per dose as the paired t on log(AUC ratio)
+    per seed, Holm over the doses (the relative effect; see removal_study.md)."""
+    import numpy as np
+    import polars as pl
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    from mda_augment.experiments.config import RESULTS
+
+    results = pl.read_parquet(out / RESULTS)
+    auc = {v: dict(zip(g["seed"].to_list(), g["auc"].to_list(), strict=True)) for (v,), g in results.group_by("variant")}
+    doses = [v.removeprefix("remove_top_") for v in cfg.variants if v.startswith("remove_top_")]
+    rows = []
+    for dose in doses:
+        top, rand = auc[f"remove_top_{dose}"], auc[f"remove_random_{dose}"]
+        d = np.array([np.log(top[s] / rand[s]) for s in sorted(top)])
+        lo, hi = stats.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+        rows.append((dose, d, lo, hi, stats.ttest_1samp(d, 0).pvalue))
+    holm = multipletests([r[-1] for r in rows], method="holm")[1]
+    pct = lambda x: 100 * (np.exp(x) - 1)  # noqa: E731 - log ratio -> percent change
+    lines = ["| dose | top vs random [95% CI] | p | Holm | per seed | SD of log ratio |", "|---|---|---|---|---|---|"]
+    for (dose, d, lo, hi, p), ph in zip(rows, holm, strict=True):
+        lines.append(f"| {dose} | {pct(d.mean()):+.1f}% [{pct(lo):+.1f}, {pct(hi):+.1f}] | {p:.2g} | {ph:.2g} | "
+                     + ", ".join(f"{pct(x):+.0f}%" for x in d) + f" | {d.std(ddof=1):.2f} |")
+    return "\n".join(lines)
+
+
 def child(args: argparse.Namespace) -> None:
     cfg = load_yaml(args.config, ExperimentConfig)
     kind, variant, seed = args.task.split(":")
@@ -169,12 +197,15 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=2, help="child processes at once")
     ap.add_argument("--stop-at", default=None, help="UTC time (YYYY-MM-DDTHH:MM) after which no new task starts")
     ap.add_argument("--facts", action="store_true", help="print what each arm removed, then exit")
+    ap.add_argument("--log-ratios", action="store_true", help="print the post-hoc log-AUC table, then exit")
     ap.add_argument("--task", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.task:
         return child(args)
     if args.facts:
         return print(facts(load_yaml(args.config, ExperimentConfig), args.out))
+    if args.log_ratios:
+        return print(log_ratios(load_yaml(args.config, ExperimentConfig), args.out))
     cfg = load_yaml(args.config, ExperimentConfig)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
